@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { ExchangeIdSchema, SymbolSchema, TimeframeSchema, epochMs, id, nonNegative, schemaVersion } from './common.ts';
+import { AnalysisReportSchema, MemoryRecallSchema, SignalProposalSchema, TradeDecisionSchema } from './agents.ts';
+import { OrderRequestSchema, RiskVerdictSchema } from './risk.ts';
+
+export const GRAPH_NODES = ['analysis', 'recall', 'signal', 'decision', 'risk'] as const;
+export const GraphNodeSchema = z.enum(GRAPH_NODES);
+export type GraphNode = z.infer<typeof GraphNodeSchema>;
+
+const nodeMeta = {
+  version: z.string().min(1),
+  /** wall-clock duration; excluded when traces are compared or written by a backtest */
+  durationMs: nonNegative(),
+  /** the node's input as JSON (large inputs such as candle windows are summarised) */
+  input: z.unknown(),
+};
+
+/** One node's run: its input, typed output, version and timing. */
+export const NodeRecordSchema = z.discriminatedUnion('node', [
+  z.object({ node: z.literal('analysis'), ...nodeMeta, output: AnalysisReportSchema }).strict(),
+  z.object({ node: z.literal('recall'), ...nodeMeta, output: MemoryRecallSchema }).strict(),
+  z.object({ node: z.literal('signal'), ...nodeMeta, output: SignalProposalSchema }).strict(),
+  z.object({ node: z.literal('decision'), ...nodeMeta, output: TradeDecisionSchema }).strict(),
+  z.object({ node: z.literal('risk'), ...nodeMeta, output: RiskVerdictSchema }).strict(),
+]);
+export type NodeRecord = z.infer<typeof NodeRecordSchema>;
+
+export const TraceOutcomeSchema = z.enum([
+  /** no trade proposed */
+  'hold',
+  /** approved or resized; an order request went to the outbox */
+  'order',
+  'rejected',
+  /** waiting for a risk officer */
+  'pending_approval',
+  /** a risk officer approved a pending order; an order request went to the outbox */
+  'approved_by_officer',
+  'denied',
+  /** a pending approval ran out of time */
+  'expired',
+]);
+export type TraceOutcome = z.infer<typeof TraceOutcomeSchema>;
+
+/** Everything needed to explain one decision later. */
+export const DecisionTraceSchema = z
+  .object({
+    schemaVersion,
+    /** epoch ms close time of the bar decided on */
+    asOf: epochMs(),
+    traceId: id(),
+    decisionId: id(),
+    runner: z.enum(['graph', 'fast']),
+    /** 'live' or the backtest run id */
+    runScope: z.string().min(1),
+    exchange: ExchangeIdSchema,
+    symbol: SymbolSchema,
+    timeframe: TimeframeSchema,
+    nodes: z.array(NodeRecordSchema),
+    recalledMemoryIds: z.array(id()),
+    verdict: RiskVerdictSchema.nullable(),
+    orderRequest: OrderRequestSchema.nullable(),
+    outcome: TraceOutcomeSchema,
+    /** who resolved a pending approval and why (null otherwise) */
+    resolution: z
+      .object({ by: z.string().min(1), reason: z.string().min(1), at: epochMs() })
+      .strict()
+      .nullable(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    const hasOrder = t.outcome === 'order' || t.outcome === 'approved_by_officer';
+    if (hasOrder !== (t.orderRequest !== null))
+      ctx.addIssue({ code: 'custom', path: ['orderRequest'], message: `outcome ${t.outcome} ${hasOrder ? 'needs' : 'cannot have'} an orderRequest` });
+    if (t.outcome !== 'hold' && t.verdict === null)
+      ctx.addIssue({ code: 'custom', path: ['verdict'], message: `outcome ${t.outcome} needs the risk verdict` });
+  });
+export type DecisionTrace = z.infer<typeof DecisionTraceSchema>;

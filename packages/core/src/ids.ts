@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * UUIDv7 (RFC 9562): 48-bit ms timestamp, then random bits; sorts by creation time.
+ * Monotonic within one process: ids made in the same millisecond still sort in order.
+ */
+let lastMs = -1;
+let seq = 0;
+
+export function uuidv7(nowMs: number = Date.now()): string {
+  const bytes = randomBytes(16);
+  let ms = nowMs;
+  if (ms <= lastMs) {
+    ms = lastMs;
+    seq = (seq + 1) & 0xfff;
+    if (seq === 0) ms = ++lastMs;
+  } else {
+    seq = bytes.readUInt16BE(6) & 0x7ff; // random start, leaves room to count up
+  }
+  lastMs = ms;
+  bytes.writeUIntBE(ms, 0, 6);
+  bytes[6] = 0x70 | ((seq >> 8) & 0x0f);
+  bytes[7] = seq & 0xff;
+  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
+  const h = bytes.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isUuid(s: string): boolean {
+  return UUID_RE.test(s);
+}
+
+/** The creation time encoded in a UUIDv7. */
+export function uuidv7Time(id: string): number {
+  return parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+}
+
+/**
+ * Deterministic id from a seed string (for backtests, where runs must be byte-identical).
+ * Shaped like a UUIDv8 so it fits uuid columns.
+ */
+export function deterministicId(seed: string): string {
+  // FNV-1a 128 via four 32-bit lanes; not cryptographic, only stable.
+  const lanes = [0x811c9dc5, 0x01000193 ^ 0x9e3779b9, 0x85ebca6b, 0xc2b2ae35];
+  for (let i = 0; i < seed.length; i++) {
+    const c = seed.charCodeAt(i);
+    for (let l = 0; l < 4; l++) {
+      lanes[l] = Math.imul((lanes[l] ?? 0) ^ (c + l * 131), 0x01000193) >>> 0;
+    }
+  }
+  const h = lanes.map((x) => x.toString(16).padStart(8, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16] ?? '0', 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,43 @@
+/**
+ * Money and quantity helpers. Floats are never compared for equality: use approxEq.
+ * Rounding to a market's precision happens in exactly one place: roundToStep / floorToStep.
+ */
+export const EPS = 1e-12;
+
+export function approxEq(a: number, b: number, relTol = 1e-9, absTol = EPS): boolean {
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
+  const diff = Math.abs(a - b);
+  return diff <= absTol || diff <= relTol * Math.max(Math.abs(a), Math.abs(b));
+}
+
+function decimalsOf(step: number): number {
+  if (!(step > 0) || !Number.isFinite(step)) throw new RangeError(`step must be a positive finite number, got ${step}`);
+  const s = step.toExponential();
+  const [mant = '', expStr = '0'] = s.split('e');
+  const mantDecimals = (mant.split('.')[1] ?? '').length;
+  return Math.max(0, mantDecimals - Number(expStr));
+}
+
+/** Largest multiple of step that is ≤ x (for sizing: never round a quantity up). */
+export function floorToStep(x: number, step: number): number {
+  if (!Number.isFinite(x)) throw new RangeError(`cannot round a non-finite value (${x})`);
+  const d = decimalsOf(step);
+  // the tiny nudge absorbs binary noise such as 0.3/0.1 = 2.9999999999999996
+  const n = Math.floor(x / step + 1e-9);
+  return Number((n * step).toFixed(Math.min(d, 100)));
+}
+
+/** Nearest multiple of step (for prices). */
+export function roundToStep(x: number, step: number): number {
+  if (!Number.isFinite(x)) throw new RangeError(`cannot round a non-finite value (${x})`);
+  const d = decimalsOf(step);
+  const n = Math.round(x / step);
+  return Number((n * step).toFixed(Math.min(d, 100)));
+}
+
+export function isFiniteNumber(x: unknown): x is number {
+  return typeof x === 'number' && Number.isFinite(x);
+}
+
+/** basis points → fraction */
+export const bps = (b: number): number => b / 10_000;
