@@ -39,14 +39,16 @@ const port = (def: number) =>
     .string()
     .optional()
     .transform((s) => (s === undefined || s === '' ? String(def) : s))
-    .pipe(z.coerce.number().int('must be a whole number').min(1, 'must be 1–65535').max(65535, 'must be 1–65535'));
+    .transform((s) => Number(s))
+    .pipe(z.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be 1–65535').max(65535, 'must be 1–65535'));
 
 const positiveInt = (def: number) =>
   z
     .string()
     .optional()
     .transform((s) => (s === undefined || s === '' ? String(def) : s))
-    .pipe(z.coerce.number().int('must be a whole number').positive('must be > 0'));
+    .transform((s) => Number(s))
+    .pipe(z.number({ message: 'must be a number' }).int('must be a whole number').positive('must be > 0'));
 
 const signingKey = optionalString.refine((s) => s === undefined || s.length >= 32, {
   message: 'must be at least 32 characters (use e.g. `openssl rand -hex 32`)',

@@ -46,7 +46,7 @@ export const AnalysisReportSchema = z
     regime: RegimeSchema,
     volatilityState: VolatilityStateSchema,
     /** -1 (strong down) … +1 (strong up) */
-    momentum: finite().refine((n) => n >= -1 && n <= 1, { message: 'must be between -1 and 1' }),
+    momentum: finite().gte(-1, 'must be between -1 and 1').lte(1, 'must be between -1 and 1'),
     /** indicator values at asOf, by name (rsi14, atr14, adx14, …) */
     indicators: z.record(z.string(), finite()),
     keyLevels: z.object({ support: z.array(positive()), resistance: z.array(positive()) }).strict(),

@@ -6,10 +6,12 @@ export const schemaVersion = z.literal(SCHEMA_VERSION);
 
 /** A finite number (rejects NaN, ±Infinity). */
 export const finite = () => z.number().refine(Number.isFinite, { message: 'must be a finite number' });
-export const positive = () => finite().refine((n) => n > 0, { message: 'must be > 0' });
-export const nonNegative = () => finite().refine((n) => n >= 0, { message: 'must be ≥ 0' });
-export const unitInterval = () => finite().refine((n) => n >= 0 && n <= 1, { message: 'must be between 0 and 1' });
-export const percent = () => finite().refine((n) => n >= 0 && n <= 100, { message: 'must be between 0 and 100 (percent)' });
+// Bounds use zod's native checks rather than refine() so the exported JSON Schema carries them
+// (minimum / exclusiveMinimum / maximum) for API consumers; a refine() is invisible there.
+export const positive = () => finite().gt(0, 'must be > 0');
+export const nonNegative = () => finite().gte(0, 'must be ≥ 0');
+export const unitInterval = () => finite().gte(0, 'must be between 0 and 1').lte(1, 'must be between 0 and 1');
+export const percent = () => finite().gte(0, 'must be between 0 and 100 (percent)').lte(100, 'must be between 0 and 100 (percent)');
 
 /** UTC epoch milliseconds. */
 export const epochMs = () =>

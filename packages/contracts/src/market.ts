@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ExchangeIdSchema, SymbolSchema, TimeframeSchema, TIMEFRAME_MS, epochMs, finite, nonNegative, positive, schemaVersion } from './common.ts';
+import { ExchangeIdSchema, SymbolSchema, TimeframeSchema, TIMEFRAME_MS, epochMs, nonNegative, positive, schemaVersion } from './common.ts';
 
 /** One closed OHLCV candle. `ts` is the bar's open time, aligned to the timeframe in UTC. */
 export const CandleSchema = z

@@ -12,9 +12,10 @@ import {
   schemaVersion,
 } from './common.ts';
 
+// Native bounds (not refine) so the JSON Schema export shows them too.
 const pct = (what: string) =>
-  finite().refine((n) => n > 0 && n <= 100, { message: `${what} must be a percentage in (0, 100]` });
-const amount = () => finite().refine((n) => n >= 0, { message: 'must be ≥ 0 (quote currency)' });
+  finite().gt(0, `${what} must be a percentage in (0, 100]`).lte(100, `${what} must be a percentage in (0, 100]`);
+const amount = () => finite().gte(0, 'must be ≥ 0 (quote currency)');
 const count = () => z.number().int('must be a whole number').min(0, 'must be ≥ 0');
 
 /**
@@ -40,7 +41,8 @@ export const RiskLimitsSchema = z
     riskPerTradePct: pct('riskPerTradePct').optional(),
     requireStopLoss: z.boolean().default(false),
     minConfidence: finite()
-      .refine((n) => n >= 0 && n <= 1, { message: 'minConfidence must be between 0 and 1' })
+      .gte(0, 'minConfidence must be between 0 and 1')
+      .lte(1, 'minConfidence must be between 0 and 1')
       .optional(),
     maxOrdersPerMinute: count().optional(),
     /** max distance of a limit price from the last price, in % */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ExchangeIdSchema, SymbolSchema, TimeframeSchema, epochMs, id, nonNegative, schemaVersion } from './common.ts';
 import { AnalysisReportSchema, MemoryRecallSchema, SignalProposalSchema, TradeDecisionSchema } from './agents.ts';
-import { OrderRequestSchema, RiskVerdictSchema } from './risk.ts';
+import { OrderRequestSchema, RiskVerdictSchema, type VerdictStatus } from './risk.ts';
 
 export const GRAPH_NODES = ['analysis', 'recall', 'signal', 'decision', 'risk'] as const;
 export const GraphNodeSchema = z.enum(GRAPH_NODES);
@@ -41,6 +41,17 @@ export const TraceOutcomeSchema = z.enum([
 ]);
 export type TraceOutcome = z.infer<typeof TraceOutcomeSchema>;
 
+/** Verdict statuses each outcome may follow; null = not constrained (a hold may or may not have been risk-checked). */
+const VERDICT_STATUSES_FOR_OUTCOME: { readonly [O in TraceOutcome]: readonly VerdictStatus[] | null } = {
+  hold: null,
+  order: ['approved', 'resized'],
+  rejected: ['rejected'],
+  pending_approval: ['pending_approval'],
+  approved_by_officer: ['pending_approval'],
+  denied: ['pending_approval'],
+  expired: ['pending_approval'],
+};
+
 /** Everything needed to explain one decision later. */
 export const DecisionTraceSchema = z
   .object({
@@ -73,5 +84,24 @@ export const DecisionTraceSchema = z
       ctx.addIssue({ code: 'custom', path: ['orderRequest'], message: `outcome ${t.outcome} ${hasOrder ? 'needs' : 'cannot have'} an orderRequest` });
     if (t.outcome !== 'hold' && t.verdict === null)
       ctx.addIssue({ code: 'custom', path: ['verdict'], message: `outcome ${t.outcome} needs the risk verdict` });
+    // A trace explains one decision: every part of it must be about that decision, or it explains nothing.
+    if (t.verdict !== null && t.verdict.decisionId !== t.decisionId)
+      ctx.addIssue({ code: 'custom', path: ['verdict', 'decisionId'], message: 'verdict.decisionId must equal the trace decisionId' });
+    if (t.orderRequest !== null && t.orderRequest.decisionId !== t.decisionId)
+      ctx.addIssue({ code: 'custom', path: ['orderRequest', 'decisionId'], message: 'orderRequest.decisionId must equal the trace decisionId' });
+    t.nodes.forEach((n, i) => {
+      if (n.node === 'decision' && n.output.decisionId !== t.decisionId)
+        ctx.addIssue({ code: 'custom', path: ['nodes', i, 'output', 'decisionId'], message: 'the decision node output must carry the trace decisionId' });
+    });
+    // The outcome must agree with what the risk gate said (an 'order' outcome over a rejected verdict would hide a gate bypass).
+    if (t.verdict !== null) {
+      const allowed = VERDICT_STATUSES_FOR_OUTCOME[t.outcome];
+      if (allowed !== null && !allowed.includes(t.verdict.status))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['outcome'],
+          message: `outcome ${t.outcome} needs a verdict with status ${allowed.join(' or ')}, got ${t.verdict.status}`,
+        });
+    }
   });
 export type DecisionTrace = z.infer<typeof DecisionTraceSchema>;

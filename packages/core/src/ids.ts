@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * UUIDv7 (RFC 9562): 48-bit ms timestamp, then random bits; sorts by creation time.
@@ -39,17 +39,10 @@ export function uuidv7Time(id: string): number {
 
 /**
  * Deterministic id from a seed string (for backtests, where runs must be byte-identical).
- * Shaped like a UUIDv8 so it fits uuid columns.
+ * Shaped like a UUIDv8 (SHA-256 of the seed) so it fits uuid columns.
  */
 export function deterministicId(seed: string): string {
-  // FNV-1a 128 via four 32-bit lanes; not cryptographic, only stable.
-  const lanes = [0x811c9dc5, 0x01000193 ^ 0x9e3779b9, 0x85ebca6b, 0xc2b2ae35];
-  for (let i = 0; i < seed.length; i++) {
-    const c = seed.charCodeAt(i);
-    for (let l = 0; l < 4; l++) {
-      lanes[l] = Math.imul((lanes[l] ?? 0) ^ (c + l * 131), 0x01000193) >>> 0;
-    }
-  }
-  const h = lanes.map((x) => x.toString(16).padStart(8, '0')).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16] ?? '0', 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  const h = createHash('sha256').update(seed).digest('hex');
+  const variant = ((parseInt(h[16] ?? '0', 16) & 3) | 8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

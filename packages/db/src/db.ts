@@ -1,0 +1,61 @@
+/**
+ * One database interface over two engines: PGlite (embedded, in-process WASM Postgres)
+ * and a PostgreSQL server (node-postgres Pool). Repositories take a `Db` and never
+ * know which engine they run on.
+ */
+
+export type DbKind = 'pglite' | 'postgres';
+
+/**
+ * A bind parameter. JSON is never passed as an object (the two drivers serialise objects
+ * and arrays differently): stringify it and cast in SQL (`$1::jsonb`), see `jsonParam`.
+ * Arrays are bound as Postgres arrays (`$1::text[]`), used by bulk inserts via `unnest`.
+ */
+export type SqlValue = string | number | boolean | null | readonly (string | number | boolean | null)[];
+
+export interface QueryResult<T> {
+  readonly rows: T[];
+  /** rows returned, or rows affected by INSERT/UPDATE/DELETE without RETURNING */
+  readonly rowCount: number;
+}
+
+export interface Db {
+  readonly kind: DbKind;
+  /** where the data lives, safe to print (no password): a directory, "memory", or a URL */
+  readonly location: string;
+
+  /**
+   * One statement with `$1…$n` parameters. The row type is the caller's claim about the
+   * SELECT list; map rows to domain types in the repository.
+   * Type mapping is the same on both engines: bigint → number (throws past 2^53),
+   * double precision → number, jsonb → parsed value, uuid/text/vector → string.
+   */
+  query<T extends object = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<QueryResult<T>>;
+
+  /** A script of several statements, no parameters (migrations, DDL). */
+  exec(sql: string): Promise<void>;
+
+  /**
+   * Run `fn` in a transaction: COMMIT when it resolves, ROLLBACK when it throws.
+   * Nesting never breaks: `tx.transaction(...)` — and `db.transaction(...)`/`db.query(...)`
+   * called from inside `fn` on the outer handle — join the open transaction, a nested
+   * transaction becoming a SAVEPOINT that is rolled back alone when its `fn` throws.
+   * Queries inside one transaction run one at a time, in call order.
+   */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+
+  /** Close the pool / embedded engine. Idempotent. A transaction handle cannot be closed. */
+  close(): Promise<void>;
+
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** The `db` part of `@meridian/config`'s Config; `dataDir: 'memory'` keeps PGlite in memory (tests). */
+export type DbConfig = { readonly kind: 'pglite'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string };
+
+/** Bind a JSON value for a `$n::jsonb` parameter. */
+export function jsonParam(value: unknown): string {
+  const s = JSON.stringify(value);
+  if (s === undefined) throw new TypeError('jsonParam: value has no JSON form');
+  return s;
+}
