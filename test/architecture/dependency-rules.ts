@@ -120,7 +120,7 @@ function walk(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-const isTestFile = (f: string) => /\.(test|spec|bench)\.tsx?$/.test(f) || /[\\/](test|tests|__tests__|e2e)[\\/]/.test(f) || /-spec\.ts$/.test(f);
+const isTestFile = (f: string) => /[\\/]scripts[\\/]/.test(f) || /\.(test|spec|bench)\.tsx?$/.test(f) || /[\\/](test|tests|__tests__|e2e)[\\/]/.test(f) || /-spec\.ts$/.test(f);
 
 function loadUnit(root: string, dir: string, kind: Unit['kind']): Unit | null {
   const pj = path.join(root, dir, 'package.json');

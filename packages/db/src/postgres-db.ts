@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import type { Db, QueryResult, SqlValue } from './db.ts';
 import { mapDbError } from './db-errors.ts';
+import { redactDbUrl } from './redact-url.ts';
 import { TransactionHandle, type TxConnection } from './transaction-handle.ts';
 import { INT8_OID, parseInt8 } from './type-parsers.ts';
 
@@ -13,18 +14,6 @@ export interface PostgresDbOptions {
   readonly applicationName?: string;
   /** how long to wait for a connection before failing with DB_UNAVAILABLE (default 5000 ms) */
   readonly connectionTimeoutMs?: number;
-}
-
-/** The URL without password or query string, safe for logs and `meridian db status`. */
-export function redactDbUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    u.search = '';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparseable url)';
-  }
 }
 
 const typeOverrides = new pg.TypeOverrides();

@@ -69,6 +69,6 @@ export function sameOrderParameters(o: ExchangeOrder, input: CreateOrderInput): 
     o.side === input.side &&
     o.type === input.type &&
     rel(o.quantity, input.quantity) &&
-    (input.limitPrice === null || o.limitPrice === null ? input.limitPrice === o.limitPrice || input.type === 'market' : rel(o.limitPrice, input.limitPrice))
+    (input.type === 'market' || (o.limitPrice !== null && input.limitPrice !== null && rel(o.limitPrice, input.limitPrice)))
   );
 }

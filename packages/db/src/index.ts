@@ -1,0 +1,22 @@
+export * from './db.ts';
+export { mapDbError, pgErrorCode, isUniqueViolation } from './db-errors.ts';
+export { openDb, type OpenDbOptions } from './open-db.ts';
+// the classes, for callers that need a specific engine (tests, tools); openDb is the usual entry
+export type { PgliteDb, PgliteDbOptions } from './pglite-db.ts';
+export type { PostgresDb, PostgresDbOptions } from './postgres-db.ts';
+export { redactDbUrl } from './redact-url.ts';
+export * from './migrate.ts';
+export { vectorParam, parseVector } from './vector.ts';
+export * from './repos/candle-repo.ts';
+export * from './repos/memory-repo.ts';
+export * from './repos/decision-trace-repo.ts';
+export * from './repos/risk-limit-repo.ts';
+export * from './repos/audit-log-repo.ts';
+export * from './repos/trading-state-repo.ts';
+export * from './repos/order-repo.ts';
+export * from './repos/fill-repo.ts';
+export * from './repos/position-repo.ts';
+export * from './repos/outbox-repo.ts';
+export * from './repos/backtest-run-repo.ts';
+export * from './repos/user-repo.ts';
+export * from './repos/api-token-repo.ts';
