@@ -81,15 +81,15 @@ run() {
   say "$what"
   need_work
   printf '\n$ %s\n' "$*" >>"$LOG"
-  "$@" >>"$LOG" 2>&1 </dev/null || die "step failed: $what (full log: $LOG)"
+  # 9>&- : daemons started here must not inherit (and keep holding) the run lock.
+  "$@" >>"$LOG" 2>&1 </dev/null 9>&- || die "step failed: $what (full log: $LOG)"
 }
 
 # ---------------------------------------------------------------- PostgreSQL
 # Major version and cluster of the server on $PG_PORT: pg_lsclusters, else /etc/postgresql, else pg_config.
-PG_MAJOR=""; PG_CLUSTER=main
+PG_MAJOR=""; PG_CLUSTER=""
 if have pg_lsclusters; then
   read -r PG_MAJOR PG_CLUSTER < <(pg_lsclusters -h 2>/dev/null | awk -v p="$PG_PORT" '$3 == p { print $1, $2; exit }') || true
-  PG_CLUSTER=${PG_CLUSTER:-main}
 fi
 if [[ -z "$PG_MAJOR" && -d /etc/postgresql ]]; then
   PG_MAJOR=$(ls /etc/postgresql 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n1 || true)
@@ -184,7 +184,7 @@ install_pgvector() {
   if ((${#pkgs[@]})); then
     say "apt-get install ${pkgs[*]}"
     need_work
-    if ! as_root apt-get install "${APT_OPTS[@]}" --no-install-recommends "${pkgs[@]}" >>"$LOG" 2>&1 </dev/null; then
+    if ! as_root apt-get install "${APT_OPTS[@]}" --no-install-recommends "${pkgs[@]}" >>"$LOG" 2>&1 </dev/null 9>&-; then
       run "apt-get update (package lists were stale) and retry the install" as_root apt-get update "${APT_OPTS[@]}"
       run "apt-get install ${pkgs[*]}" as_root apt-get install "${APT_OPTS[@]}" --no-install-recommends "${pkgs[@]}"
     fi
@@ -264,6 +264,7 @@ wait_for() { # name check-fn
 }
 start_postgres() {
   have pg_ctlcluster || die "PostgreSQL is not answering on $PG_HOST:$PG_PORT and pg_ctlcluster is not available to start it"
+  [[ -n "$PG_CLUSTER" ]] || die "PostgreSQL is not answering on $PG_HOST:$PG_PORT and no cluster is configured on port $PG_PORT (see pg_lsclusters)"
   run "starting PostgreSQL $PG_MAJOR/$PG_CLUSTER (pg_ctlcluster)" \
     as_root pg_ctlcluster --skip-systemctl-redirect "$PG_MAJOR" "$PG_CLUSTER" start
   wait_for PostgreSQL pg_ready

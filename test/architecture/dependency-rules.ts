@@ -269,7 +269,8 @@ export function checkDependencyRules(root: string): Violation[] {
   // rule 6: cycles among workspace packages (declared deps + runtime imports)
   const graph = new Map<string, string[]>();
   for (const u of units) {
-    const edges = new Set([...u.deps, ...[...u.imports.keys()].filter((k) => !k.startsWith('test:'))]);
+    // devDependencies count too: pnpm orders workspace installs/builds by them
+    const edges = new Set([...u.deps, ...u.devDeps, ...[...u.imports.keys()].filter((k) => !k.startsWith('test:'))]);
     graph.set(
       u.name,
       [...edges].filter((d) => byName.has(d) && d !== u.name),
