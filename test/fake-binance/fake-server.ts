@@ -31,10 +31,11 @@ export interface FakeRoute {
   readonly handler: FakeHandler;
 }
 
+/** `after`: let that many matching requests through first (a fault in the middle of a download) */
 export type Fault =
-  | { readonly kind: 'status'; readonly status: number; readonly body?: unknown; readonly retryAfterSec?: number; readonly path?: string }
-  | { readonly kind: 'drop'; readonly path?: string }
-  | { readonly kind: 'latency'; readonly ms: number; readonly path?: string };
+  | { readonly kind: 'status'; readonly status: number; readonly body?: unknown; readonly retryAfterSec?: number; readonly path?: string; readonly after?: number }
+  | { readonly kind: 'drop'; readonly path?: string; readonly after?: number }
+  | { readonly kind: 'latency'; readonly ms: number; readonly path?: string; readonly after?: number };
 
 export interface RequestLogEntry {
   readonly method: string;
@@ -59,7 +60,7 @@ export interface FakeServer {
 
 export async function startFakeServer(routes: readonly FakeRoute[] = []): Promise<FakeServer> {
   const table = new Map<string, FakeHandler>();
-  const faults: Fault[] = [];
+  const faults: { fault: Fault; wait: number }[] = [];
   const log: RequestLogEntry[] = [];
   const sockets = new Set<Socket>();
   const register = (rs: readonly FakeRoute[]): void => {
@@ -78,8 +79,19 @@ export async function startFakeServer(routes: readonly FakeRoute[] = []): Promis
       void (async () => {
         const u = new URL(req.url ?? '/', 'http://127.0.0.1');
         const entry = { method: req.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams), at: Date.now() };
-        const fi = faults.findIndex((f) => f.path === undefined || f.path === u.pathname);
-        const fault = fi >= 0 ? faults.splice(fi, 1)[0]! : null;
+        // the first queued fault for this path fires; faults still waiting count this request down
+        let fault: Fault | null = null;
+        for (let i = 0; i < faults.length; i++) {
+          const q = faults[i]!;
+          if (q.fault.path !== undefined && q.fault.path !== u.pathname) continue;
+          if (q.wait > 0) {
+            q.wait--;
+            break;
+          }
+          fault = q.fault;
+          faults.splice(i, 1);
+          break;
+        }
         if (fault?.kind === 'drop') {
           log.push({ ...entry, status: 'dropped', fault: 'drop' });
           req.socket.destroy();
@@ -131,7 +143,7 @@ export async function startFakeServer(routes: readonly FakeRoute[] = []): Promis
     log,
     register,
     inject: (...fs) => {
-      faults.push(...fs);
+      for (const f of fs) faults.push({ fault: f, wait: f.after ?? 0 });
     },
     pendingFaults: () => faults.length,
     close,

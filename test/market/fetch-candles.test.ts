@@ -118,7 +118,7 @@ describe('fetchCandles against the fake Binance', () => {
     expect(ks.length).toBe(8);
     expect(exchange.enableRateLimit).toBe(true);
     // ccxt binance: rateLimit 50 ms, spot public klines cost 0.4 → at least 20 ms between calls
-    const spacing = exchange.rateLimit * 0.4;
+    const spacing = (exchange.rateLimit ?? 0) * 0.4;
     expect(spacing).toBe(20);
     for (let i = 1; i < ks.length; i++) expect(ks[i]!.at - ks[i - 1]!.at).toBeGreaterThanOrEqual(spacing - 2);
   });

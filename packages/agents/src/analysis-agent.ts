@@ -38,13 +38,7 @@ export function analyse(input: AnalysisInput): AnalysisReport {
     if (meanTr > 0) volRatio = ind.atr14 / meanTr;
   }
 
-  const indicators: Record<string, number> = {};
-  for (let i = 0; i < REPORTED_INDICATORS.length; i++) {
-    const k = REPORTED_INDICATORS[i] as (typeof REPORTED_INDICATORS)[number];
-    const v = ind[k];
-    if (Number.isFinite(v)) indicators[k] = v;
-  }
-  if (Number.isFinite(volRatio)) indicators[VOL_RATIO] = roundSig(volRatio, 8);
+  const indicators = reportIndicators(ind, volRatio);
 
   const volatilityState: AnalysisReport['volatilityState'] = !(volRatio === volRatio)
     ? 'normal'
@@ -102,6 +96,45 @@ export function analyse(input: AnalysisInput): AnalysisReport {
   };
 }
 
+/**
+ * The indicator record of the report: finite values only. After warm-up every value is finite and
+ * the record is built as one literal (one hidden class, no per-key stores: this is the hot path).
+ */
+function reportIndicators(ind: AnalysisIndicators, volRatio: number): Record<string, number> {
+  let allFinite = Number.isFinite(volRatio);
+  for (let i = 0; allFinite && i < REPORTED_INDICATORS.length; i++) allFinite = Number.isFinite(ind[REPORTED_INDICATORS[i] as (typeof REPORTED_INDICATORS)[number]]);
+  if (allFinite)
+    return {
+      ema20: ind.ema20,
+      ema50: ind.ema50,
+      rsi14: ind.rsi14,
+      macd: ind.macd,
+      macdSignal: ind.macdSignal,
+      macdHist: ind.macdHist,
+      atr14: ind.atr14,
+      adx14: ind.adx14,
+      pdi14: ind.pdi14,
+      mdi14: ind.mdi14,
+      bbUpper: ind.bbUpper,
+      bbMiddle: ind.bbMiddle,
+      bbLower: ind.bbLower,
+      bbPercentB: ind.bbPercentB,
+      rv14: ind.rv14,
+      rv100: ind.rv100,
+      high20: ind.high20,
+      low20: ind.low20,
+      [VOL_RATIO]: roundSig(volRatio, 8),
+    };
+  const out: Record<string, number> = {};
+  for (let i = 0; i < REPORTED_INDICATORS.length; i++) {
+    const k = REPORTED_INDICATORS[i] as (typeof REPORTED_INDICATORS)[number];
+    const v = ind[k];
+    if (Number.isFinite(v)) out[k] = v;
+  }
+  if (Number.isFinite(volRatio)) out[VOL_RATIO] = roundSig(volRatio, 8);
+  return out;
+}
+
 /** Mean true range over the window: the baseline an ATR(14) is compared with. */
 function meanTrueRange(bars: readonly WindowBar[]): number {
   const n = bars.length;
@@ -137,7 +170,7 @@ export function findKeyLevels(bars: readonly WindowBar[], close: number): Analys
     if (i < span || i >= n - span) continue;
     let isHigh = true;
     let isLow = true;
-    for (let j = i - span; j <= i + span; j++) {
+    for (let j = i - span; j <= i + span && (isHigh || isLow); j++) {
       if (j === i) continue;
       const o = bars[j] as WindowBar;
       if (o.high >= b.high) isHigh = false;
@@ -163,8 +196,13 @@ function insertNearest(levels: number[], v: number, ascending: boolean): void {
 
 const TREND_WORD = { up: 'Uptrend', down: 'Downtrend', sideways: 'No trend' } as const;
 
-function fmt(x: number): string {
-  return x === x ? String(roundSig(x, 4)) : 'n/a';
+/** 0–100 oscillators: one decimal is plenty and cheaper than significant-digit rounding. */
+function fmt1(x: number): string {
+  return x === x ? String(Math.round(x * 10) / 10) : 'n/a';
+}
+
+function fmtPrice(x: number): string {
+  return String(roundSig(x, 6));
 }
 
 function summarise(
@@ -178,8 +216,8 @@ function summarise(
   const s = levels.support[0];
   const r = levels.resistance[0];
   const text =
-    `${TREND_WORD[trend]}, ${regime}, volatility ${vol}; ADX ${fmt(ind.adx14)}, RSI ${fmt(ind.rsi14)}, momentum ${momentum}` +
-    (s === undefined ? '' : `; support ${fmt(s)}`) +
-    (r === undefined ? '' : `; resistance ${fmt(r)}`);
+    `${TREND_WORD[trend]}, ${regime}, volatility ${vol}; ADX ${fmt1(ind.adx14)}, RSI ${fmt1(ind.rsi14)}, momentum ${momentum}` +
+    (s === undefined ? '' : `; support ${fmtPrice(s)}`) +
+    (r === undefined ? '' : `; resistance ${fmtPrice(r)}`);
   return text.length <= 200 ? text : text.slice(0, 200);
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TIMEFRAME_MS, type Timeframe } from '@meridian/contracts';
-import { FEATURE_VERSION, FeatureEngine } from '../../market/src/feature-engine.ts'; // TEMP until market index resolves
+import { FEATURE_VERSION, FeatureEngine } from '@meridian/market';
 import type { AnalysisInput, WindowBar } from './analysis-input.ts';
 
 /**

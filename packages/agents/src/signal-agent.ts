@@ -137,36 +137,15 @@ export function proposeSignal(input: SignalInput): SignalProposal {
     for (let i = 0; i < recall.neighbours.length; i++) memoryIds.push((recall.neighbours[i] as MemoryRecall['neighbours'][number]).memoryId);
     memoryStats = recall.stats;
   }
-  const base = {
-    schemaVersion: 1 as const,
-    exchange: a.exchange,
-    symbol: a.symbol,
-    timeframe: a.timeframe,
-    asOf: a.asOf,
-    agentVersion: SIGNAL_AGENT_VERSION,
-    policy: 'deterministic' as const,
-    fallbackReason: null,
-    horizonBars: SIGNAL_RULES.horizonBars,
-  };
-  const flat = (reason: string): SignalProposal => ({
-    ...base,
-    direction: 'flat',
-    strength: 0,
-    confidence: 0,
-    entry: null,
-    stop: null,
-    target: null,
-    evidence: { indicators: score.evidence, memoryIds, memoryStats },
-    rationale: `Flat: ${reason}.`,
-  });
-  if (score.direction === 'flat' || score.rule === null) return flat(score.reason);
+  const evidence = { indicators: score.evidence, memoryIds, memoryStats };
+  if (score.direction === 'flat' || score.rule === null) return signalOf(a, 'flat', 0, 0, null, null, null, evidence, `Flat: ${score.reason}.`);
 
   const long = score.direction === 'long';
   const entry = a.close;
   const atr = a.indicators['atr14'] as number;
   const stop = roundSig(long ? entry - SIGNAL_RULES.stopAtr * atr : entry + SIGNAL_RULES.stopAtr * atr, 10);
   const target = roundSig(long ? entry + SIGNAL_RULES.targetAtr * atr : entry - SIGNAL_RULES.targetAtr * atr, 10);
-  if (!(stop > 0) || !(target > 0)) return flat(`${SIGNAL_RULES.stopAtr}×ATR stop or target would not be a positive price`);
+  if (!(stop > 0) || !(target > 0)) return signalOf(a, 'flat', 0, 0, null, null, null, evidence, `Flat: ${SIGNAL_RULES.stopAtr}×ATR stop or target would not be a positive price.`);
 
   const pModel = modelConfidence(score.rule, score.strength);
   let confidence = pModel;
@@ -178,20 +157,52 @@ export function proposeSignal(input: SignalInput): SignalProposal {
     const mem = memoryOutcomes(recall, long, stopFrac, targetFrac);
     const memRate = mem.successes / mem.n;
     if (memRate < BREAKEVEN_CONFIDENCE)
-      return flat(`${score.reason}, but only ${roundTo(memRate * 100, 0)}% of ${mem.n} similar past situations reached the target first (memory veto)`);
+      return signalOf(a, 'flat', 0, 0, null, null, null, evidence, `Flat: ${score.reason}, but only ${roundTo(memRate * 100, 0)}% of ${mem.n} similar past situations reached the target first (memory veto).`);
     confidence = shrinkToMemory(pModel, mem.successes, mem.n);
     memoryNote = `; ${roundTo(memRate * 100, 0)}% of ${mem.n} similar situations reached the target first`;
   }
   confidence = roundTo(confidence, 4);
-  return {
-    ...base,
-    direction: score.direction,
-    strength: roundTo(score.strength, 4),
+  return signalOf(
+    a,
+    score.direction,
+    roundTo(score.strength, 4),
     confidence,
     entry,
     stop,
     target,
-    evidence: { indicators: score.evidence, memoryIds, memoryStats },
-    rationale: `${long ? 'Long' : 'Short'}: ${score.reason}${memoryNote}. Stop ${SIGNAL_RULES.stopAtr}×ATR, target ${SIGNAL_RULES.targetAtr}×ATR; P(target first) ${confidence}.`,
+    evidence,
+    `${long ? 'Long' : 'Short'}: ${score.reason}${memoryNote}. Stop ${SIGNAL_RULES.stopAtr}×ATR, target ${SIGNAL_RULES.targetAtr}×ATR; P(target first) ${confidence}.`,
+  );
+}
+
+function signalOf(
+  a: AnalysisReport,
+  direction: SignalProposal['direction'],
+  strength: number,
+  confidence: number,
+  entry: number | null,
+  stop: number | null,
+  target: number | null,
+  evidence: SignalProposal['evidence'],
+  rationale: string,
+): SignalProposal {
+  return {
+    schemaVersion: 1,
+    exchange: a.exchange,
+    symbol: a.symbol,
+    timeframe: a.timeframe,
+    asOf: a.asOf,
+    agentVersion: SIGNAL_AGENT_VERSION,
+    policy: 'deterministic',
+    fallbackReason: null,
+    direction,
+    strength,
+    confidence,
+    entry,
+    stop,
+    target,
+    horizonBars: SIGNAL_RULES.horizonBars,
+    evidence,
+    rationale,
   };
 }

@@ -20,3 +20,4 @@ export * from './repos/outbox-repo.ts';
 export * from './repos/backtest-run-repo.ts';
 export * from './repos/user-repo.ts';
 export * from './repos/api-token-repo.ts';
+export * from './risk-store.ts';

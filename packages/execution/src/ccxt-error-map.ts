@@ -48,7 +48,12 @@ export const CCXT_ERROR_TABLE: Readonly<Record<string, { readonly kind: 'retryab
   RestrictedLocation: { kind: 'final', reason: 'permission_denied' },
   OperationRejected: { kind: 'final', reason: 'rejected' },
   NotSupported: { kind: 'final', reason: 'not_supported' },
+  AddressPending: { kind: 'final', reason: 'bad_request' },
   InvalidAddress: { kind: 'final', reason: 'bad_request' },
+  InvalidProxySettings: { kind: 'final', reason: 'bad_request' },
+  ManualInteractionNeeded: { kind: 'final', reason: 'rejected' },
+  MarginModeAlreadySet: { kind: 'final', reason: 'rejected' },
+  NoChange: { kind: 'final', reason: 'rejected' },
   ExchangeClosedByUser: { kind: 'final', reason: 'rejected' },
   ExchangeError: { kind: 'final', reason: 'rejected' },
 };

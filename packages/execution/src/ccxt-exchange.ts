@@ -44,10 +44,11 @@ export interface CcxtExchangeOptions {
  * loading it takes about a second and only the executor needs it.
  */
 export async function createCcxtExchange(cfg: CcxtExchangeConfig): Promise<CcxtExchange> {
-  const ccxt = (await import('ccxt')) as unknown as Record<string, unknown> & { exchanges: string[] };
-  if (!ccxt.exchanges.includes(cfg.id))
+  // the named export `exchanges` maps id → class
+  const { exchanges } = (await import('ccxt')) as unknown as { exchanges: Record<string, new (config: Record<string, unknown>) => Exchange> };
+  const Ctor = Object.hasOwn(exchanges, cfg.id) ? exchanges[cfg.id] : undefined;
+  if (Ctor === undefined)
     throw new AppError('CONFIG', `unknown ccxt exchange id '${cfg.id}'`, { hint: 'use a ccxt exchange id such as binance, kraken or okx' });
-  const Ctor = ccxt[cfg.id] as new (config: Record<string, unknown>) => Exchange;
   const ex = new Ctor({
     apiKey: cfg.apiKey,
     secret: cfg.secret,

@@ -33,15 +33,18 @@ export function runExchangeAdapterSpec(name: string, makeFixture: () => Promise<
       return e as FinalExchangeError;
     }
 
+    /** a valid quantity worth about 4× the minimum notional (at least 10× minQty) at `price` */
+    const size = (f: AdapterFixture, price: number) => {
+      const steps = Math.ceil(Math.max((f.market.minNotional * 4) / price, f.market.minQty * 10) / f.market.qtyStep);
+      return Number((steps * f.market.qtyStep).toFixed(12));
+    };
+    const tick = (f: AdapterFixture, price: number) => Number((Math.round(price / f.market.priceStep) * f.market.priceStep).toFixed(12));
+
     /** a limit buy far enough below the price that it rests */
-    const restingBuy = (f: AdapterFixture, orderId = newId()) => ({
-      orderId,
-      symbol: f.market.symbol,
-      side: 'buy' as const,
-      type: 'limit' as const,
-      quantity: f.market.minQty * 10,
-      limitPrice: f.price / 2,
-    });
+    const restingBuy = (f: AdapterFixture, orderId = newId()) => {
+      const limitPrice = tick(f, f.price / 2);
+      return { orderId, symbol: f.market.symbol, side: 'buy' as const, type: 'limit' as const, quantity: size(f, limitPrice), limitPrice };
+    };
 
     it('reports the market rules and rejects an unknown symbol as bad_symbol', async () => {
       await using f = await makeFixture();
@@ -120,7 +123,7 @@ export function runExchangeAdapterSpec(name: string, makeFixture: () => Promise<
 
     it('fills a market buy and a market sell, and balances follow', async () => {
       await using f = await makeFixture();
-      const qty = f.market.minQty * 10;
+      const qty = size(f, f.price);
       const buy = { orderId: newId(), symbol: f.market.symbol, side: 'buy' as const, type: 'market' as const, quantity: qty, limitPrice: null };
       await f.adapter.createOrder(buy);
       await f.settle();
@@ -146,11 +149,13 @@ export function runExchangeAdapterSpec(name: string, makeFixture: () => Promise<
     it('rejects orders that break the market rules as invalid_order, and creates nothing', async () => {
       await using f = await makeFixture();
       const m = f.market;
-      const base = { symbol: m.symbol, side: 'buy' as const, type: 'limit' as const, limitPrice: f.price / 2 };
+      const limitPrice = tick(f, f.price / 2);
+      const qty = size(f, limitPrice);
+      const base = { symbol: m.symbol, side: 'buy' as const, type: 'limit' as const };
       const cases = [
-        { what: 'below minQty', quantity: m.minQty / 2, limitPrice: base.limitPrice },
-        { what: 'off the qty step', quantity: m.minQty * 10 + m.qtyStep / 2, limitPrice: base.limitPrice },
-        { what: 'off the price tick', quantity: m.minQty * 10, limitPrice: base.limitPrice + m.priceStep / 2 },
+        { what: 'below minQty', quantity: m.minQty / 2, limitPrice },
+        { what: 'off the qty step', quantity: qty + m.qtyStep / 2, limitPrice },
+        { what: 'off the price tick', quantity: qty, limitPrice: limitPrice + m.priceStep / 2 },
         { what: 'below minNotional', quantity: m.minQty, limitPrice: m.priceStep },
       ];
       for (const c of cases) {
@@ -162,11 +167,13 @@ export function runExchangeAdapterSpec(name: string, makeFixture: () => Promise<
 
     it('rejects an order the account cannot pay for as insufficient_funds', async () => {
       await using f = await makeFixture();
-      const qty = Math.ceil((f.quoteBalance * 2) / f.price / f.market.qtyStep) * f.market.qtyStep;
-      const req = { orderId: newId(), symbol: f.market.symbol, side: 'buy' as const, type: 'limit' as const, quantity: Number(qty.toFixed(8)), limitPrice: f.price };
+      const price = tick(f, f.price);
+      const steps = Math.ceil((f.quoteBalance * 2) / price / f.market.qtyStep);
+      const req = { orderId: newId(), symbol: f.market.symbol, side: 'buy' as const, type: 'limit' as const, quantity: Number((steps * f.market.qtyStep).toFixed(12)), limitPrice: price };
       await expectFinal(f.adapter.createOrder(req), 'insufficient_funds');
       // and selling base the account does not hold (spot)
-      await expectFinal(f.adapter.createOrder({ ...req, orderId: newId(), side: 'sell', quantity: f.market.minQty * 10, limitPrice: f.price * 2 }), 'insufficient_funds');
+      const high = tick(f, f.price * 2);
+      await expectFinal(f.adapter.createOrder({ ...req, orderId: newId(), side: 'sell', quantity: size(f, high), limitPrice: high }), 'insufficient_funds');
       expect(await f.adapter.fetchOpenOrders(f.market.symbol)).toEqual([]);
     });
   });

@@ -6,3 +6,4 @@ export * from './portfolio-ledger.ts';
 export * from './paper-exchange.ts';
 export * from './ccxt-exchange.ts';
 export * from './ccxt-error-map.ts';
+export * from './order-sync.ts';

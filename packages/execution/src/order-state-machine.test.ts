@@ -63,7 +63,13 @@ describe('order state machine', () => {
   it('every status is reachable from NEW', () => {
     const seen = new Set<OrderStatus>(['NEW']);
     const queue: OrderStatus[] = ['NEW'];
-    while (queue.length) for (const n of ORDER_TRANSITIONS[queue.shift()!]) if (!seen.has(n)) (seen.add(n), queue.push(n));
+    while (queue.length) {
+      for (const n of ORDER_TRANSITIONS[queue.shift()!]) {
+        if (seen.has(n)) continue;
+        seen.add(n);
+        queue.push(n);
+      }
+    }
     expect([...seen].sort()).toEqual([...ORDER_STATUSES].sort());
   });
 

@@ -14,7 +14,75 @@ import { detectTimestampFormat, parseTimestamp, type TimestampFormat } from './t
  */
 export type CandleFileFormat = 'csv' | 'json';
 
-export type ParsedRow = { readonly line: number; readonly bar: Bar; readonly issue?: undefined } | { readonly line: number; readonly bar?: undefined; readonly issue: CandleIssue };
+/**
+ * A batch of parsed rows in columns (no object per row: the import of a million rows is
+ * dominated by allocation otherwise). Row i is bad when `issue[i]` is set; its values are NaN.
+ */
+export interface ParsedBatch {
+  n: number;
+  readonly line: number[];
+  readonly ts: number[];
+  readonly open: number[];
+  readonly high: number[];
+  readonly low: number[];
+  readonly close: number[];
+  readonly volume: number[];
+  readonly issue: (CandleIssue | undefined)[];
+}
+
+function newBatch(): ParsedBatch {
+  return { n: 0, line: [], ts: [], open: [], high: [], low: [], close: [], volume: [], issue: [] };
+}
+
+function pushIssue(b: ParsedBatch, line: number, issue: CandleIssue): void {
+  const i = b.n++;
+  b.line.push(line);
+  b.ts.push(NaN);
+  b.open.push(NaN);
+  b.high.push(NaN);
+  b.low.push(NaN);
+  b.close.push(NaN);
+  b.volume.push(NaN);
+  b.issue[i] = issue;
+}
+
+/** Parse one row's text cells into the batch (or an issue naming the field). */
+function pushRow(b: ParsedBatch, line: number, rawTs: string, ro: string, rh: string, rl: string, rc: string, rv: string, info: CandleFileInfo): void {
+  if (info.timestampFormat === null) {
+    const f = detectTimestampFormat(rawTs);
+    if (f === null) {
+      pushIssue(b, line, { kind: 'malformed', field: 'timestamp', reason: `malformed timestamp "${rawTs}" (expected ISO-8601, epoch seconds or epoch ms)` });
+      return;
+    }
+    info.timestampFormat = f;
+  }
+  const ts = parseTimestamp(rawTs, info.timestampFormat);
+  if (!Number.isFinite(ts)) {
+    pushIssue(b, line, { kind: 'malformed', field: 'timestamp', reason: `malformed timestamp "${rawTs}" (file uses ${info.timestampFormat})` });
+    return;
+  }
+  const o = numberOf(ro);
+  const h = numberOf(rh);
+  const l = numberOf(rl);
+  const c = numberOf(rc);
+  const v = numberOf(rv);
+  if (!(Number.isFinite(o) && Number.isFinite(h) && Number.isFinite(l) && Number.isFinite(c) && Number.isFinite(v))) {
+    const raws = [ro, rh, rl, rc, rv];
+    const vals = [o, h, l, c, v];
+    const k = vals.findIndex((x) => !Number.isFinite(x));
+    const field = NUM_FIELDS[k] as CandleField;
+    pushIssue(b, line, { kind: 'not_finite', field, reason: `${field} is not a finite number ("${raws[k]}")` });
+    return;
+  }
+  b.n++;
+  b.line.push(line);
+  b.ts.push(ts);
+  b.open.push(o);
+  b.high.push(h);
+  b.low.push(l);
+  b.close.push(c);
+  b.volume.push(v);
+}
 
 export interface CandleFileInfo {
   readonly format: CandleFileFormat;
@@ -23,6 +91,7 @@ export interface CandleFileInfo {
 }
 
 const COLUMNS = ['timestamp', 'open', 'high', 'low', 'close', 'volume'] as const;
+
 const NUM_FIELDS = ['open', 'high', 'low', 'close', 'volume'] as const;
 
 export function formatFromPath(file: string): CandleFileFormat {
@@ -33,8 +102,13 @@ export function formatFromPath(file: string): CandleFileFormat {
 }
 
 function numberOf(raw: string): number {
-  // Number('') is 0: an empty cell must not become a zero price
-  return raw.length === 0 || raw.trim().length === 0 ? NaN : Number(raw);
+  const n = +raw;
+  // +'' and +'  ' are 0: an empty cell must not become a zero price
+  return n === 0 && raw.trim().length === 0 ? NaN : n;
+}
+
+function unquote(c: string): string {
+  return c.charCodeAt(0) === 34 ? c.replace(/^"|"$/g, '') : c;
 }
 
 function fileError(file: string, message: string, hint: string, cause?: unknown): AppError {
@@ -42,7 +116,7 @@ function fileError(file: string, message: string, hint: string, cause?: unknown)
 }
 
 /** Read a candle file as batches of parsed rows. `info.timestampFormat` is set after the first row. */
-export async function* readCandleFile(file: string, info: CandleFileInfo, batchSize = 5000): AsyncGenerator<ParsedRow[]> {
+export async function* readCandleFile(file: string, info: CandleFileInfo, batchSize = 5000): AsyncGenerator<ParsedBatch> {
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
   try {
     if (info.format === 'csv') yield* readCsv(file, stream, info, batchSize);
@@ -55,43 +129,18 @@ export async function* readCandleFile(file: string, info: CandleFileInfo, batchS
   }
 }
 
-function rowFromValues(file: string, line: number, rawTs: string, raws: readonly string[], info: CandleFileInfo): ParsedRow {
-  if (info.timestampFormat === null) {
-    const f = detectTimestampFormat(rawTs);
-    if (f === null)
-      return {
-        line,
-        issue: { kind: 'malformed', field: 'timestamp', reason: `malformed timestamp "${rawTs}" (expected ISO-8601, epoch seconds or epoch ms)` },
-      };
-    info.timestampFormat = f;
-  }
-  const ts = parseTimestamp(rawTs.trim(), info.timestampFormat);
-  if (!Number.isFinite(ts))
-    return {
-      line,
-      issue: { kind: 'malformed', field: 'timestamp', reason: `malformed timestamp "${rawTs}" (file uses ${info.timestampFormat})` },
-    };
-  const open = numberOf(raws[0] ?? '');
-  const high = numberOf(raws[1] ?? '');
-  const low = numberOf(raws[2] ?? '');
-  const close = numberOf(raws[3] ?? '');
-  const volume = numberOf(raws[4] ?? '');
-  const vals = [open, high, low, close, volume];
-  for (let i = 0; i < 5; i++) {
-    if (!Number.isFinite(vals[i])) {
-      const field = NUM_FIELDS[i] as CandleField;
-      return { line, issue: { kind: 'not_finite', field, reason: `${field} is not a finite number ("${raws[i] ?? ''}")` } };
-    }
-  }
-  return { line, bar: { ts, open, high, low, close, volume } };
-}
-
-async function* readCsv(file: string, stream: AsyncIterable<string>, info: CandleFileInfo, batchSize: number): AsyncGenerator<ParsedRow[]> {
+async function* readCsv(file: string, stream: AsyncIterable<string>, info: CandleFileInfo, batchSize: number): AsyncGenerator<ParsedBatch> {
   let carry = '';
   let lineNo = 0;
   let idx: number[] | null = null; // column positions, from the header
   let width = 0;
-  let batch: ParsedRow[] = [];
+  let batch = newBatch();
+  let p0 = 0;
+  let p1 = 1;
+  let p2 = 2;
+  let p3 = 3;
+  let p4 = 4;
+  let p5 = 5;
 
   const handle = (rawLine: string): void => {
     lineNo++;
@@ -110,20 +159,17 @@ async function* readCsv(file: string, stream: AsyncIterable<string>, info: Candl
           `the first line must be the header ${COLUMNS.join(',')}`,
         );
       idx = positions;
+      [p0, p1, p2, p3, p4, p5] = positions as [number, number, number, number, number, number];
       width = header.length;
       return;
     }
     if (lineText.trim().length === 0) return; // blank lines (e.g. at the end) carry nothing
     const cells = lineText.split(',');
     if (cells.length !== width) {
-      batch.push({ line: lineNo, issue: { kind: 'malformed', field: 'row', reason: `expected ${width} columns, found ${cells.length}` } });
+      pushIssue(batch, lineNo, { kind: 'malformed', field: 'row', reason: `expected ${width} columns, found ${cells.length}` });
       return;
     }
-    const at = (k: number): string => {
-      const c = cells[idx![k] as number] as string;
-      return c.charCodeAt(0) === 34 ? c.replace(/^"|"$/g, '') : c;
-    };
-    batch.push(rowFromValues(file, lineNo, at(0), [at(1), at(2), at(3), at(4), at(5)], info));
+    pushRow(batch, lineNo, unquote(cells[p0]!), unquote(cells[p1]!), unquote(cells[p2]!), unquote(cells[p3]!), unquote(cells[p4]!), unquote(cells[p5]!), info);
   };
 
   for await (const chunk of stream) {
@@ -136,17 +182,17 @@ async function* readCsv(file: string, stream: AsyncIterable<string>, info: Candl
       start = nl + 1;
     }
     carry = text.slice(start);
-    if (batch.length >= batchSize) {
+    if (batch.n >= batchSize) {
       yield batch;
-      batch = [];
+      batch = newBatch();
     }
   }
   if (carry.length > 0) handle(carry);
   if (idx === null) throw fileError(file, 'the file is empty', `write the header ${COLUMNS.join(',')} and one row per candle`);
-  if (batch.length > 0) yield batch;
+  if (batch.n > 0) yield batch;
 }
 
-async function* readJson(file: string, stream: AsyncIterable<string>, info: CandleFileInfo, batchSize: number): AsyncGenerator<ParsedRow[]> {
+async function* readJson(file: string, stream: AsyncIterable<string>, info: CandleFileInfo, batchSize: number): AsyncGenerator<ParsedBatch> {
   // A small state machine for the one shape we accept: an array of arrays of scalars.
   let depth = 0;
   let lineNo = 1;
@@ -155,23 +201,23 @@ async function* readJson(file: string, stream: AsyncIterable<string>, info: Cand
   let rowText = '';
   let rowLine = 0;
   let sawOuter = false;
-  let batch: ParsedRow[] = [];
+  let batch = newBatch();
 
   const emit = (): void => {
     let values: unknown;
     try {
       values = JSON.parse(rowText);
     } catch {
-      batch.push({ line: rowLine, issue: { kind: 'malformed', field: 'row', reason: `not valid JSON: ${rowText.slice(0, 80)}` } });
+      pushIssue(batch, rowLine, { kind: 'malformed', field: 'row', reason: `not valid JSON: ${rowText.slice(0, 80)}` });
       return;
     }
     const arr = values as unknown[];
     if (arr.length < 6) {
-      batch.push({ line: rowLine, issue: { kind: 'malformed', field: 'row', reason: `expected [ts, open, high, low, close, volume], found ${arr.length} values` } });
+      pushIssue(batch, rowLine, { kind: 'malformed', field: 'row', reason: `expected [ts, open, high, low, close, volume], found ${arr.length} values` });
       return;
     }
     const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
-    batch.push(rowFromValues(file, rowLine, str(arr[0]), [str(arr[1]), str(arr[2]), str(arr[3]), str(arr[4]), str(arr[5])], info));
+    pushRow(batch, rowLine, str(arr[0]), str(arr[1]), str(arr[2]), str(arr[3]), str(arr[4]), str(arr[5]), info);
   };
 
   for await (const chunk of stream) {
@@ -208,11 +254,11 @@ async function* readJson(file: string, stream: AsyncIterable<string>, info: Cand
       }
     }
     if (depth >= 2 && segStart >= 0) rowText += chunk.slice(segStart);
-    if (batch.length >= batchSize) {
+    if (batch.n >= batchSize) {
       yield batch;
-      batch = [];
+      batch = newBatch();
     }
   }
   if (!sawOuter || depth !== 0) throw fileError(file, 'the JSON is empty or truncated', 'write ccxt-style [[ts, open, high, low, close, volume], …]');
-  if (batch.length > 0) yield batch;
+  if (batch.n > 0) yield batch;
 }

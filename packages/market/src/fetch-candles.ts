@@ -104,7 +104,9 @@ export async function fetchCandles(o: FetchOptions): Promise<FetchReport> {
     let rows: number[][] = [];
     for (let attempt = 1; ; attempt++) {
       try {
-        rows = (await o.exchange.fetchOHLCV(o.key.symbol, o.key.timeframe, cursor, limit, { until: Number.isFinite(to) ? to - 1 : undefined })) as number[][];
+        // no `until` unless asked: the exchange then sends the still-open candle too, which is dropped below
+        const params = o.until !== undefined ? { until: to - 1 } : {};
+        rows = (await o.exchange.fetchOHLCV(o.key.symbol, o.key.timeframe, cursor, limit, params)) as number[][];
         break;
       } catch (e) {
         if (!isRetryableExchangeError(e)) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { AppError } from '@meridian/core';
 import { TIMEFRAME_MS } from '@meridian/contracts';
-import type { SeriesKey } from './bar.ts';
+import type { Bar, SeriesKey } from './bar.ts';
 import { type CandleFileFormat, type CandleFileInfo, formatFromPath, readCandleFile } from './candle-file-reader.ts';
 import { type BarColumns, type CandleStore, emptyColumns, pushBar } from './candle-store.ts';
 import { type CandleIssue, type CandleIssueKind, type GapReport, CandleSequence, checkBar } from './candle-validation.ts';
@@ -108,40 +108,62 @@ async function importInto(opts: ImportOptions): Promise<ImportReport> {
     if (report.issues.length < keep) report.issues.push(ri);
   };
 
+  // One upsert in flight while the next batch is parsed: the database and the parser overlap
+  // (two cores), and statements still run one at a time, in order.
+  let inflight: Promise<void> = Promise.resolve();
   const flush = async (): Promise<void> => {
     if (cols.ts.length === 0) return;
-    const r = await opts.store.upsert(opts.key, cols);
-    report.inserted += r.inserted;
-    report.updated += r.updated;
-    report.unchanged += r.unchanged;
-    report.stored = report.inserted + report.updated;
+    const batch = cols;
     cols = emptyColumns();
-    opts.onProgress?.({ read: report.read, stored: report.stored });
+    await inflight;
+    inflight = opts.store.upsert(opts.key, batch).then((r) => {
+      report.inserted += r.inserted;
+      report.updated += r.updated;
+      report.unchanged += r.unchanged;
+      report.stored = report.inserted + report.updated;
+      opts.onProgress?.({ read: report.read, stored: report.stored });
+    });
+    inflight.catch(() => undefined); // observed by the next await; never unhandled
   };
 
-  for await (const rows of readCandleFile(opts.file, info, batchSize)) {
-    for (const row of rows) {
-      report.read++;
-      if (row.issue) {
-        reject(row.line, row.issue);
-        continue;
+  // one scratch bar for the checks: nothing below keeps a reference to it
+  const bar: Bar = { ts: 0, open: 0, high: 0, low: 0, close: 0, volume: 0 };
+  try {
+    for await (const b of readCandleFile(opts.file, info, batchSize)) {
+      for (let i = 0; i < b.n; i++) {
+        report.read++;
+        const issue = b.issue[i];
+        if (issue) {
+          reject(b.line[i]!, issue);
+          continue;
+        }
+        bar.ts = b.ts[i]!;
+        bar.open = b.open[i]!;
+        bar.high = b.high[i]!;
+        bar.low = b.low[i]!;
+        bar.close = b.close[i]!;
+        bar.volume = b.volume[i]!;
+        const bad = checkBar(bar, tf);
+        if (bad) {
+          reject(b.line[i]!, bad);
+          continue;
+        }
+        const v = seq.push(bar);
+        if (v === 'accept') {
+          pushBar(cols, bar);
+          report.first ??= bar.ts;
+          report.last = bar.ts;
+        } else if (v === 'duplicate') report.duplicates++;
+        else reject(b.line[i]!, v);
       }
-      const bad = checkBar(row.bar, tf);
-      if (bad) {
-        reject(row.line, bad);
-        continue;
-      }
-      const v = seq.push(row.bar);
-      if (v === 'accept') {
-        pushBar(cols, row.bar);
-        report.first ??= row.bar.ts;
-        report.last = row.bar.ts;
-      } else if (v === 'duplicate') report.duplicates++;
-      else reject(row.line, v);
+      if (cols.ts.length >= batchSize) await flush();
     }
-    if (cols.ts.length >= batchSize) await flush();
+    await flush();
+    await inflight;
+  } finally {
+    // never leave a statement running behind a failure (the transaction rolls back after it)
+    await inflight.catch(() => undefined);
   }
-  await flush();
   (report as { timestampFormat: TimestampFormat | null }).timestampFormat = info.timestampFormat;
   report.gaps = seq.gaps();
   return report;

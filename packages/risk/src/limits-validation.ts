@@ -64,7 +64,7 @@ function crossFieldProblems(g: Partial<Record<string, unknown>>): LimitProblem[]
     const a = num(small);
     const b = num(big);
     if (a !== undefined && b !== undefined && a > b) {
-      out.push({ field: small, message: `${small} (${fmtNum(a)}) must not be above ${big} (${fmtNum(b)}): ${why}` });
+      out.push({ field: small, message: `${fmtNum(a)} is above ${big} (${fmtNum(b)}); it must not be: ${why}` });
     }
   };
   notAbove('maxOrderNotional', 'maxPositionNotional', 'one order can never be larger than the position it builds');

@@ -54,6 +54,40 @@ interface Ctx {
   /** open positions in other symbols */
   readonly openOthers: number;
   readonly equity: number;
+  /** the limits formatted for messages, computed once per limits document */
+  readonly fl: FormattedLimits;
+}
+
+type NumericLimit = { [K in keyof RiskLimits]-?: NonNullable<RiskLimits[K]> extends number ? K : never }[keyof RiskLimits];
+type FormattedLimits = { readonly [K in NumericLimit]: string };
+const formatted = new WeakMap<RiskLimits, FormattedLimits>();
+
+/** Number formatting is the costliest part of building messages; limits repeat across evaluations.
+ * Keyed by the document object: limits documents are treated as immutable (a change is a new version). */
+function formatLimits(L: RiskLimits): FormattedLimits {
+  let f = formatted.get(L);
+  if (!f) {
+    const o = (v: number | undefined) => (v === undefined ? '' : fmtNum(v));
+    f = {
+      schemaVersion: o(L.schemaVersion),
+      maxOrderNotional: o(L.maxOrderNotional),
+      maxPositionNotional: o(L.maxPositionNotional),
+      maxGrossExposure: o(L.maxGrossExposure),
+      maxNetExposure: o(L.maxNetExposure),
+      maxLeverage: o(L.maxLeverage),
+      maxOpenPositions: o(L.maxOpenPositions),
+      riskPerTradePct: o(L.riskPerTradePct),
+      minConfidence: o(L.minConfidence),
+      maxOrdersPerMinute: o(L.maxOrdersPerMinute),
+      priceCollarPct: o(L.priceCollarPct),
+      maxDataAgeMs: o(L.maxDataAgeMs),
+      maxDailyLossPct: o(L.maxDailyLossPct),
+      maxDrawdownPct: o(L.maxDrawdownPct),
+      requireApprovalAboveNotional: o(L.requireApprovalAboveNotional),
+    };
+    formatted.set(L, f);
+  }
+  return f;
 }
 
 /** Per-check failure kinds: size failures can be fixed by a smaller quantity, others cannot. */
@@ -70,6 +104,10 @@ interface RunResult {
 }
 
 /**
+ * Messages: a passing check says so in a fixed sentence (its numbers are in `limit` and
+ * `actual`); a failing check spells out the numbers. Formatting numbers is the costliest part
+ * of an evaluation, and failures are what people read.
+ *
  * The risk gate: a pure, deterministic function of its inputs. Every check that ran is in the
  * verdict with its limit, the measured value and a message a person understands.
  * Inputs are trusted to be schema-valid shapes (validate at the boundary), but any NaN,
@@ -243,6 +281,7 @@ function makeCtx(d: TradeDecision, pf: PortfolioSnapshot, m: MarketSnapshot, L: 
     nOther: pf.netExposure - Math.sign(q0) * ownNotional,
     openOthers,
     equity: pf.equity,
+    fl: formatLimits(L),
   };
 }
 
@@ -323,7 +362,7 @@ function runChecks(c: Ctx, x: number): RunResult {
         right ? PASS : FAIL_HARD,
         L.requireStopLoss ? 'required' : null,
         stop,
-        right ? `stop ${fmtNum(stop)} is on the protective side of ${fmtNum(p)}` : `a ${d.side}'s stop must be ${c.s === 1 ? 'below' : 'above'} the entry ${fmtNum(p)}, got ${fmtNum(stop)}`,
+        right ? 'the stop is on the protective side of the entry' : `a ${d.side}'s stop must be ${c.s === 1 ? 'below' : 'above'} the entry ${fmtNum(p)}, got ${fmtNum(stop)}`,
       );
     }
   }
@@ -335,14 +374,14 @@ function runChecks(c: Ctx, x: number): RunResult {
       ok ? PASS : FAIL_HARD,
       L.minConfidence,
       d.confidence,
-      ok ? (reduction ? `not applied: ${RED}` : `confidence ${fmtNum(d.confidence)} ≥ ${fmtNum(L.minConfidence)}`) : `confidence ${fmtNum(d.confidence)} is below minConfidence ${fmtNum(L.minConfidence)}`,
+      ok ? (reduction ? `not applied: ${RED}` : 'confidence meets minConfidence') : `confidence ${fmtNum(d.confidence)} is below minConfidence ${c.fl.minConfidence}`,
     );
   }
 
   if (L.maxDataAgeMs !== undefined) {
     const age = c.now - m.dataTs;
     const ok = age <= L.maxDataAgeMs;
-    addCheck(r, 'dataAge', ok ? PASS : FAIL_HARD, L.maxDataAgeMs, age, ok ? `market data is ${fmtNum(age)} ms old` : `market data is ${fmtNum(age)} ms old, older than maxDataAgeMs ${fmtNum(L.maxDataAgeMs)}`);
+    addCheck(r, 'dataAge', ok ? PASS : FAIL_HARD, L.maxDataAgeMs, age, ok ? 'market data is fresh enough' : `market data is ${fmtNum(age)} ms old, older than maxDataAgeMs ${c.fl.maxDataAgeMs}`);
   }
 
   if (L.priceCollarPct !== undefined) {
@@ -355,8 +394,8 @@ function runChecks(c: Ctx, x: number): RunResult {
         L.priceCollarPct,
         dev,
         ok
-          ? `limit ${fmtNum(p)} is ${fmtNum(dev)}% from the last price ${fmtNum(m.lastPrice)}`
-          : `limit ${fmtNum(p)} is ${fmtNum(dev)}% from the last price ${fmtNum(m.lastPrice)}, beyond priceCollarPct ${fmtNum(L.priceCollarPct)}%`,
+          ? 'the limit price is within the collar around the last price'
+          : `limit ${fmtNum(p)} is ${fmtNum(dev)}% from the last price ${fmtNum(m.lastPrice)}, beyond priceCollarPct ${c.fl.priceCollarPct}%`,
       );
     } else addCheck(r, 'priceCollar', PASS, L.priceCollarPct, null, 'market order: no limit price to collar');
   }
@@ -376,13 +415,13 @@ function runChecks(c: Ctx, x: number): RunResult {
   if (L.maxDailyLossPct !== undefined) {
     const dl = dailyLossPct(c.pf);
     const ok = dl <= L.maxDailyLossPct;
-    addCheck(r, 'dailyLoss', ok ? PASS : FAIL_HARD, L.maxDailyLossPct, dl, ok ? `down ${fmtNum(dl)}% today` : `down ${fmtNum(dl)}% today, beyond maxDailyLossPct ${fmtNum(L.maxDailyLossPct)}%: trading halts until the next UTC day`);
+    addCheck(r, 'dailyLoss', ok ? PASS : FAIL_HARD, L.maxDailyLossPct, dl, ok ? 'daily loss within maxDailyLossPct' : `down ${fmtNum(dl)}% today, beyond maxDailyLossPct ${c.fl.maxDailyLossPct}%: trading halts until the next UTC day`);
   }
 
   if (L.maxDrawdownPct !== undefined) {
     const dd = drawdownPct(c.pf);
     const ok = dd <= L.maxDrawdownPct;
-    addCheck(r, 'drawdown', ok ? PASS : FAIL_HARD, L.maxDrawdownPct, dd, ok ? `${fmtNum(dd)}% below peak equity` : `${fmtNum(dd)}% below peak equity, beyond maxDrawdownPct ${fmtNum(L.maxDrawdownPct)}%: trading halts until a risk officer resumes`);
+    addCheck(r, 'drawdown', ok ? PASS : FAIL_HARD, L.maxDrawdownPct, dd, ok ? 'drawdown within maxDrawdownPct' : `${fmtNum(dd)}% below peak equity, beyond maxDrawdownPct ${c.fl.maxDrawdownPct}%: trading halts until a risk officer resumes`);
   }
 
   if (L.maxOrderNotional !== undefined) {
@@ -392,7 +431,7 @@ function runChecks(c: Ctx, x: number): RunResult {
       ok ? PASS : FAIL_SIZE,
       L.maxOrderNotional,
       newNotional,
-      reduction ? RED : ok ? `new exposure ${fmtNum(newNotional)} ≤ ${fmtNum(L.maxOrderNotional)}` : `new exposure ${fmtNum(newNotional)} exceeds maxOrderNotional ${fmtNum(L.maxOrderNotional)}`,
+      reduction ? RED : ok ? 'new exposure within maxOrderNotional' : `new exposure ${fmtNum(newNotional)} exceeds maxOrderNotional ${c.fl.maxOrderNotional}`,
     );
   }
 
@@ -404,7 +443,7 @@ function runChecks(c: Ctx, x: number): RunResult {
       ok ? PASS : FAIL_SIZE,
       L.maxPositionNotional,
       after,
-      reduction ? RED : ok ? `${d.symbol} position after ${fmtNum(after)} ≤ ${fmtNum(L.maxPositionNotional)}` : `${d.symbol} position would be ${fmtNum(after)}, above maxPositionNotional ${fmtNum(L.maxPositionNotional)}`,
+      reduction ? RED : ok ? 'position after the order within maxPositionNotional' : `${d.symbol} position would be ${fmtNum(after)}, above maxPositionNotional ${c.fl.maxPositionNotional}`,
     );
   }
 
@@ -416,7 +455,7 @@ function runChecks(c: Ctx, x: number): RunResult {
       ok ? PASS : FAIL_SIZE,
       L.maxGrossExposure,
       grossAfter,
-      reduction ? RED : ok ? `gross exposure after ${fmtNum(grossAfter)} ≤ ${fmtNum(L.maxGrossExposure)}` : `gross exposure would be ${fmtNum(grossAfter)}, above maxGrossExposure ${fmtNum(L.maxGrossExposure)}`,
+      reduction ? RED : ok ? 'gross exposure after the order within maxGrossExposure' : `gross exposure would be ${fmtNum(grossAfter)}, above maxGrossExposure ${c.fl.maxGrossExposure}`,
     );
   }
 
@@ -435,8 +474,8 @@ function runChecks(c: Ctx, x: number): RunResult {
         : ok
           ? netAfter > L.maxNetExposure
             ? `net exposure ${fmtNum(netAfter)} is above the limit but not above its current ${fmtNum(netBefore)}`
-            : `net exposure after ${fmtNum(netAfter)} ≤ ${fmtNum(L.maxNetExposure)}`
-          : `net exposure would be ${fmtNum(netAfter)}, above maxNetExposure ${fmtNum(L.maxNetExposure)}`,
+            : 'net exposure after the order within maxNetExposure'
+          : `net exposure would be ${fmtNum(netAfter)}, above maxNetExposure ${c.fl.maxNetExposure}`,
     );
   }
 
@@ -453,8 +492,8 @@ function runChecks(c: Ctx, x: number): RunResult {
         : lev === null
           ? `equity is ${fmtNum(c.equity)}: no new exposure can be levered`
           : ok
-            ? `leverage after ${fmtNum(lev)}× ≤ ${fmtNum(L.maxLeverage)}×`
-            : `leverage would be ${fmtNum(lev)}×, above maxLeverage ${fmtNum(L.maxLeverage)}×`,
+            ? 'leverage after the order within maxLeverage'
+            : `leverage would be ${fmtNum(lev)}×, above maxLeverage ${c.fl.maxLeverage}×`,
     );
   }
 
@@ -483,7 +522,7 @@ function runChecks(c: Ctx, x: number): RunResult {
         ok ? PASS : FAIL_SIZE,
         L.riskPerTradePct,
         pct,
-        ok ? `loss at the stop ${fmtNum(pct)}% of equity` : `loss at the stop would be ${fmtNum(pct)}% of equity, above riskPerTradePct ${fmtNum(L.riskPerTradePct)}%`,
+        ok ? 'loss at the stop within riskPerTradePct' : `loss at the stop would be ${fmtNum(pct)}% of equity, above riskPerTradePct ${c.fl.riskPerTradePct}%`,
       );
     }
   }
@@ -503,7 +542,7 @@ function runChecks(c: Ctx, x: number): RunResult {
       !bigEnough
         ? `quantity ${fmtNum(x)} (notional ${fmtNum(notional)}) is below the market minimum of ${fmtNum(mi.minQty)} and notional ${fmtNum(mi.minNotional)}`
         : aligned
-          ? `quantity ${fmtNum(x)} meets the market minimum and step ${fmtNum(mi.qtyStep)}`
+          ? 'quantity meets the market minimum and step'
           : `quantity ${fmtNum(x)} is not a multiple of the step ${fmtNum(mi.qtyStep)}`,
     );
   }
@@ -514,7 +553,7 @@ function runChecks(c: Ctx, x: number): RunResult {
   else {
     const cost = x * p;
     const ok = within(cost, Math.max(0, c.pf.cash));
-    addCheck(r, 'balance', ok ? PASS : FAIL_SIZE, c.pf.cash, cost, ok ? `cost ${fmtNum(cost)} ≤ cash ${fmtNum(c.pf.cash)}` : `cost ${fmtNum(cost)} exceeds cash ${fmtNum(c.pf.cash)}`);
+    addCheck(r, 'balance', ok ? PASS : FAIL_SIZE, c.pf.cash, cost, ok ? 'cost within available cash' : `cost ${fmtNum(cost)} exceeds cash ${fmtNum(c.pf.cash)}`);
   }
 
   if (L.requireApprovalAboveNotional !== undefined) {
@@ -524,7 +563,7 @@ function runChecks(c: Ctx, x: number): RunResult {
       over ? PENDING : PASS,
       L.requireApprovalAboveNotional,
       newNotional,
-      over ? `new exposure ${fmtNum(newNotional)} is above ${fmtNum(L.requireApprovalAboveNotional)}: a risk officer must approve` : reduction ? RED : `new exposure ${fmtNum(newNotional)} needs no human approval`,
+      over ? `new exposure ${fmtNum(newNotional)} is above ${c.fl.requireApprovalAboveNotional}: a risk officer must approve` : reduction ? RED : 'new exposure at or below the approval threshold',
     );
   }
 

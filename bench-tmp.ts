@@ -1,0 +1,13 @@
+import { writeSyntheticCsv, importCandles, DbCandleStore } from '@meridian/market';
+import { openDb, migrate } from '@meridian/db';
+import { freshPgDatabase } from './test/support/index.ts';
+const file = '/tmp/syn200k.csv';
+await writeSyntheticCsv(file, { bars: 200_000, seed: 7, timeframeMs: 60_000 });
+await using fresh = await freshPgDatabase('tmp-market');
+const db = await openDb({ kind: 'postgres', url: fresh.url });
+await migrate(db);
+const c0 = process.cpuUsage(); const t = performance.now();
+await importCandles({ file, key: { exchange: 'b', symbol: 'A/B', timeframe: '1m' }, store: new DbCandleStore(db) });
+const c = process.cpuUsage(c0);
+console.log('wall', (performance.now() - t).toFixed(0), 'node cpu', ((c.user + c.system) / 1000).toFixed(0));
+await db.close();
