@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { AppError } from '@meridian/core';
-import type { Bar } from './bar.ts';
 import type { CandleField, CandleIssue } from './candle-validation.ts';
 import { detectTimestampFormat, parseTimestamp, type TimestampFormat } from './timestamp-format.ts';
 

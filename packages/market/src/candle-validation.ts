@@ -77,7 +77,6 @@ export type SequenceVerdict = 'accept' | 'duplicate' | CandleIssue;
 export class CandleSequence {
   readonly #tf: number;
   #last: Bar | null = null;
-  #first: number | null = null;
   #missing = 0;
   #runs = 0;
   #longest: { from: number; to: number; bars: number } | null = null;
@@ -119,9 +118,7 @@ export class CandleSequence {
       last.volume = bar.volume;
     } else {
       this.#last = { ...bar };
-      this.#first = bar.ts;
     }
-    this.#first ??= bar.ts;
     return 'accept';
   }
 

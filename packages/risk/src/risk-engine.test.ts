@@ -67,6 +67,7 @@ const cases: Case[] = [
   // precision: off-step quantities are floored to the step
   { name: 'off-step quantity floored', in: { decision: { quantity: 0.012345 } }, status: 'resized', qty: 0.0123 },
   { name: '0.1+0.2-style noise is on-step', in: { decision: { quantity: 0.1 + 0.2 }, portfolio: { cash: 1e6, equity: 1e6, dayStartEquity: 1e6, peakEquity: 1e6 } }, status: 'approved', qty: 0.1 + 0.2 },
+  { name: 'large off-step quantity floored (no relative slack)', in: { decision: { side: 'sell', stopPrice: null, quantity: 6567.221893432778 } }, status: 'resized', qty: 6567.2218 },
   { name: 'coarse step', in: { decision: { quantity: 0.0199 }, info: { qtyStep: 0.01, minQty: 0.01 } }, status: 'resized', qty: 0.01 },
 
   // maxPositionNotional = 1,000

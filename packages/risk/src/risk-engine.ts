@@ -583,7 +583,8 @@ function addCheck(r: RunResult, check: RiskCheckName, kind: number, limit: numbe
  */
 function onStep(x: number, step: number): boolean {
   const r = x / step;
-  return Math.abs(r - Math.round(r)) <= 1e-9 * Math.max(1, r);
+  // 1e-9 of a step, or the float granularity of r for huge step counts (never a relative slack)
+  return Math.abs(r - Math.round(r)) <= Math.max(1e-9, 4 * Number.EPSILON * r);
 }
 
 /** RiskCheck numbers must be finite (JSON); anything else is reported as unknown. */

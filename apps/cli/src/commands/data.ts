@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CandleStore } from '@meridian/market';
 
 /**
  * `meridian data …`: import, fetch, generate and list stored candles (packages/market).
@@ -154,7 +155,7 @@ async function nonNegativeInt(s: string, flag: string): Promise<number> {
 }
 
 /** Open the configured database (migrating it), run `fn` with a candle store, close. */
-async function withStore<T>(fn: (store: import('@meridian/market').CandleStore) => Promise<T>): Promise<T> {
+async function withStore<T>(fn: (store: CandleStore) => Promise<T>): Promise<T> {
   const { loadConfig } = await import('@meridian/config');
   const { openDb, migrate } = await import('@meridian/db');
   const { DbCandleStore } = await import('@meridian/market');

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { AppError } from '@meridian/core';
+import type { TradingState } from '@meridian/contracts';
 import type { Db } from '@meridian/db';
 
 /**
@@ -210,7 +212,7 @@ async function readJson(file: string): Promise<unknown> {
   }
 }
 
-function requireText(s: string, flag: string, E: typeof import('@meridian/core').AppError): string {
+function requireText(s: string, flag: string, E: typeof AppError): string {
   const t = s.trim();
   if (!t) throw new E('VALIDATION', `${flag} must not be empty`);
   return t;
@@ -225,7 +227,7 @@ async function osUser(): Promise<string> {
   }
 }
 
-function describeState(s: import('@meridian/contracts').TradingState, effective: string, version: number): string {
+function describeState(s: TradingState, effective: string, version: number): string {
   if (version === 0) return `${s.state} (no halt or resume recorded yet)`;
   const base = `${s.state} since ${iso(s.since)}, set by ${s.actor}: ${s.reason}`;
   if (s.state === 'HALTED' && s.until !== null) {

@@ -107,13 +107,14 @@ export async function getMemory(db: Db, id: string): Promise<StoredMemory | unde
 /** Unresolved memories of one series with ts < before, oldest first (for the outcome resolver). */
 export async function listUnresolvedMemories(
   db: Db,
-  q: { exchange: string; symbol: string; timeframe: Timeframe; before: number; limit?: number },
+  q: { exchange: string; symbol: string; timeframe: Timeframe; before: number; featureVersion?: number; limit?: number },
 ): Promise<StoredMemory[]> {
   const r = await db.query<Row>(
     `SELECT ${COLUMNS} FROM memories
       WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND resolved_at IS NULL AND ts < $4
+        AND ($6::integer IS NULL OR feature_version = $6)
       ORDER BY ts, id LIMIT $5`,
-    [q.exchange, q.symbol, q.timeframe, q.before, q.limit ?? 1000],
+    [q.exchange, q.symbol, q.timeframe, q.before, q.limit ?? 1000, q.featureVersion ?? null],
   );
   return r.rows.map(toMemory);
 }
