@@ -73,12 +73,13 @@ export async function startFakeServer(routes: readonly FakeRoute[] = []): Promis
   register(routes);
 
   const server = http.createServer((req, res) => {
+    const arrivedAt = Date.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
         const u = new URL(req.url ?? '/', 'http://127.0.0.1');
-        const entry = { method: req.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams), at: Date.now() };
+        const entry = { method: req.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams), at: arrivedAt };
         // the first queued fault for this path fires; faults still waiting count this request down
         let fault: Fault | null = null;
         for (let i = 0; i < faults.length; i++) {

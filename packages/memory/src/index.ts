@@ -1,0 +1,6 @@
+export * from './memory-store.ts';
+export * from './memory-stats.ts';
+export * from './memory-builder.ts';
+export { memoryId, keyString } from './memory-validation.ts';
+export * from './pg-memory-store.ts';
+export * from './synthetic-memories.ts';

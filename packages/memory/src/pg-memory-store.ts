@@ -1,0 +1,231 @@
+import type { RecalledMemory, Timeframe } from '@meridian/contracts';
+import { AppError } from '@meridian/core';
+import { type Db, vectorParam } from '@meridian/db';
+import type { MemoryStore, Outcome, RecallOptions, Situation, StoreResult } from './memory-store.ts';
+import { checkOutcome, checkRecall, checkSituation, keyString, memoryId, toRecall } from './memory-validation.ts';
+import type { MemoryRecall } from '@meridian/contracts';
+
+/**
+ * How recall searches on server Postgres:
+ *  - 'hnsw': the HNSW index of the feature version with pgvector's iterative index scan
+ *    (`hnsw.iterative_scan = relaxed_order`), re-ordered exactly in an outer query; when the
+ *    scan gives up before finding k (the filter matched very few rows, `hnsw.max_scan_tuples`),
+ *    the same query runs exactly. This is the default (docs/memory.md has the measurements).
+ *  - 'exact': always an exact scan (the btree narrows the filter, then every candidate is compared).
+ * PGlite always searches exactly (no HNSW index there, migration 0003).
+ */
+export type ServerRecallMode = 'hnsw' | 'exact';
+
+export interface PgMemoryStoreOptions {
+  readonly mode?: ServerRecallMode;
+  /** hnsw.ef_search: candidate list size per scan step (default 100) */
+  readonly efSearch?: number;
+  /** hnsw.max_scan_tuples: how far an iterative scan goes before giving up (default 20,000) */
+  readonly maxScanTuples?: number;
+  /** epoch-ms clock for created_at (default Date.now) */
+  readonly now?: () => number;
+  /** rows per INSERT/UPDATE statement (default 2,000) */
+  readonly batchSize?: number;
+}
+
+/** Feature versions with an HNSW index on the server (migration 0003): version → dimension. */
+const HNSW_INDEXED: ReadonlyMap<number, number> = new Map([[1, 32]]);
+
+interface RecallRow {
+  id: string;
+  exchange: string;
+  symbol: string;
+  timeframe: Timeframe;
+  ts: number;
+  horizon_bars: number;
+  forward_return: number;
+  mfe: number;
+  mae: number;
+  resolved_at: number;
+  distance: number;
+}
+
+const RECALL_COLUMNS = 'id, exchange, symbol, timeframe, ts, horizon_bars, forward_return, mfe, mae, resolved_at';
+
+/** A Postgres array literal: one bound parameter per column is far cheaper than per-element binding. */
+function numArray(xs: readonly (number | null)[]): string {
+  return `{${xs.map((x) => (x === null ? 'NULL' : String(x))).join(',')}}`;
+}
+function textArray(xs: readonly string[]): string {
+  return `{${xs.map((x) => `"${x.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+}
+
+export class PgMemoryStore implements MemoryStore {
+  readonly db: Db;
+  readonly mode: ServerRecallMode;
+  readonly #ef: number;
+  readonly #maxScan: number;
+  readonly #now: () => number;
+  readonly #batch: number;
+
+  constructor(db: Db, options: PgMemoryStoreOptions = {}) {
+    this.db = db;
+    this.mode = options.mode ?? 'hnsw';
+    this.#ef = options.efSearch ?? 100;
+    this.#maxScan = options.maxScanTuples ?? 20_000;
+    this.#now = options.now ?? Date.now;
+    this.#batch = options.batchSize ?? 2000;
+    for (const [name, v] of [['efSearch', this.#ef], ['maxScanTuples', this.#maxScan], ['batchSize', this.#batch]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new AppError('VALIDATION', `PgMemoryStore ${name} must be a positive integer, got ${v}`);
+    }
+  }
+
+  async store(situations: readonly Situation[]): Promise<StoreResult> {
+    // one row per key: a statement may not touch the same row twice (the first occurrence wins)
+    const seen = new Set<string>();
+    const rows: Situation[] = [];
+    for (const s of situations) {
+      checkSituation(s);
+      const k = keyString(s);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      rows.push(s);
+    }
+    let inserted = 0;
+    let resolved = 0;
+    const createdAt = this.#now();
+    for (let i = 0; i < rows.length; i += this.#batch) {
+      const b = rows.slice(i, i + this.#batch);
+      const r = await this.db.query<{ inserted: number; written: number }>(
+        `WITH w AS (
+           INSERT INTO memories AS m (id, exchange, symbol, timeframe, ts, feature_version, embedding, horizon_bars,
+                                      forward_return, mfe, mae, resolved_at, created_at)
+           SELECT u.id, u.exchange, u.symbol, u.timeframe, u.ts, u.fv, u.emb::vector, u.h, u.fr, u.mfe, u.mae, u.ra, $13::bigint
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::int[],
+                         $9::float8[], $10::float8[], $11::float8[], $12::bigint[])
+                  AS u(id, exchange, symbol, timeframe, ts, fv, emb, h, fr, mfe, mae, ra)
+           ON CONFLICT (exchange, symbol, timeframe, ts, feature_version, horizon_bars) DO UPDATE
+              SET forward_return = excluded.forward_return, mfe = excluded.mfe, mae = excluded.mae, resolved_at = excluded.resolved_at
+            WHERE m.resolved_at IS NULL AND excluded.resolved_at IS NOT NULL
+           RETURNING (xmax = 0) AS inserted)
+         SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`,
+        [
+          textArray(b.map(memoryId)),
+          textArray(b.map((s) => s.exchange)),
+          textArray(b.map((s) => s.symbol)),
+          textArray(b.map((s) => s.timeframe)),
+          numArray(b.map((s) => s.ts)),
+          numArray(b.map((s) => s.featureVersion)),
+          textArray(b.map((s) => vectorParam(Array.from(s.features)))),
+          numArray(b.map((s) => s.horizonBars)),
+          numArray(b.map((s) => s.outcome?.forwardReturn ?? null)),
+          numArray(b.map((s) => s.outcome?.mfe ?? null)),
+          numArray(b.map((s) => s.outcome?.mae ?? null)),
+          numArray(b.map((s) => s.outcome?.resolvedAt ?? null)),
+          createdAt,
+        ],
+      );
+      const row = r.rows[0] ?? { inserted: 0, written: 0 };
+      inserted += row.inserted;
+      resolved += row.written - row.inserted;
+    }
+    return { inserted, resolved };
+  }
+
+  async resolve(outcomes: readonly Outcome[]): Promise<number> {
+    const seen = new Set<string>();
+    const rows: Outcome[] = [];
+    for (const o of outcomes) {
+      checkOutcome(o);
+      const k = keyString(o);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      rows.push(o);
+    }
+    let resolved = 0;
+    for (let i = 0; i < rows.length; i += this.#batch) {
+      const b = rows.slice(i, i + this.#batch);
+      const r = await this.db.query(
+        `UPDATE memories AS m
+            SET forward_return = u.fr, mfe = u.mfe, mae = u.mae, resolved_at = u.ra
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::int[], $7::float8[], $8::float8[], $9::float8[], $10::bigint[])
+                AS u(exchange, symbol, timeframe, ts, fv, h, fr, mfe, mae, ra)
+          WHERE m.exchange = u.exchange AND m.symbol = u.symbol AND m.timeframe = u.timeframe AND m.ts = u.ts
+            AND m.feature_version = u.fv AND m.horizon_bars = u.h AND m.resolved_at IS NULL`,
+        [
+          textArray(b.map((o) => o.exchange)),
+          textArray(b.map((o) => o.symbol)),
+          textArray(b.map((o) => o.timeframe)),
+          numArray(b.map((o) => o.ts)),
+          numArray(b.map((o) => o.featureVersion)),
+          numArray(b.map((o) => o.horizonBars)),
+          numArray(b.map((o) => o.forwardReturn)),
+          numArray(b.map((o) => o.mfe)),
+          numArray(b.map((o) => o.mae)),
+          numArray(b.map((o) => o.resolvedAt)),
+        ],
+      );
+      resolved += r.rowCount;
+    }
+    return resolved;
+  }
+
+  async recall(vector: ArrayLike<number>, o: RecallOptions): Promise<MemoryRecall> {
+    const horizonBars = checkRecall(vector, o);
+    const dim = HNSW_INDEXED.get(o.featureVersion);
+    const useIndex = this.db.kind === 'postgres' && this.mode === 'hnsw' && dim === vector.length;
+    const q = vectorParam(Array.from(vector));
+    // the version and the dimension are validated integers, inlined so the planner can match the
+    // partial index predicate (feature_version = 1) whatever plan it chooses
+    const fv = String(o.featureVersion);
+    const sameSymbol = o.scope === 'same-symbol';
+    const params = [q, o.timeframe, horizonBars, o.asOf, o.k, ...(sameSymbol ? [o.exchange, o.symbol] : [])];
+    const where = `feature_version = ${fv} AND timeframe = $2 AND horizon_bars = $3 AND resolved_at IS NOT NULL AND resolved_at <= $4${
+      sameSymbol ? ' AND exchange = $6 AND symbol = $7' : ''
+    }`;
+    let rows: RecallRow[];
+    if (useIndex) {
+      const d = `embedding::vector(${dim}) <-> $1::vector(${dim})`;
+      rows = await this.db.transaction(async (tx) => {
+        await tx.exec(
+          `SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = ${this.#ef}; SET LOCAL hnsw.max_scan_tuples = ${this.#maxScan}`,
+        );
+        // relaxed_order may return the k rows slightly out of order: re-sort them exactly outside
+        const r = await tx.query<RecallRow>(
+          `WITH c AS MATERIALIZED (
+             SELECT ${RECALL_COLUMNS}, ${d} AS distance FROM memories WHERE ${where} ORDER BY ${d} LIMIT $5)
+           SELECT * FROM c ORDER BY distance, ts, id`,
+          params,
+        );
+        return r.rows;
+      });
+      // the scan stopped early (max_scan_tuples) because few rows match the filter: those few are
+      // cheap to compare exactly, and exact is what point-in-time recall promises
+      if (rows.length < o.k) rows = await this.#exact(where, params);
+    } else {
+      rows = await this.#exact(where, params);
+    }
+    return toRecall(o, rows.map(toRecalled));
+  }
+
+  async #exact(where: string, params: readonly (string | number)[]): Promise<RecallRow[]> {
+    // `embedding <-> $1::vector` (not the indexed expression) keeps the planner off the HNSW index
+    const r = await this.db.query<RecallRow>(
+      `SELECT ${RECALL_COLUMNS}, embedding <-> $1::vector AS distance FROM memories WHERE ${where}
+        ORDER BY distance, ts, id LIMIT $5`,
+      params,
+    );
+    return r.rows;
+  }
+}
+
+function toRecalled(x: RecallRow): RecalledMemory {
+  return {
+    memoryId: x.id,
+    exchange: x.exchange,
+    symbol: x.symbol,
+    timeframe: x.timeframe,
+    ts: x.ts,
+    distance: x.distance,
+    horizonBars: x.horizon_bars,
+    forwardReturn: x.forward_return,
+    mfe: x.mfe,
+    mae: x.mae,
+    resolvedAt: x.resolved_at,
+  };
+}
