@@ -1,11 +1,7 @@
 import { openDb, migrate } from '@meridian/db';
 import { FEATURE_VERSION } from '@meridian/market';
 import { PgMemoryStore, syntheticSituations, syntheticSymbol } from './src/index.ts';
-import pg from 'pg';
 // persistent scratch DB for experiments
-const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' }); await admin.connect();
-const exists = (await admin.query("select 1 from pg_database where datname='memexp_scratch'")).rowCount;
-if (!exists) await admin.query('create database memexp_scratch'); await admin.end();
 const db = await openDb({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/memexp_scratch' });
 await migrate(db);
 const cnt = (await db.query<{ n: number }>('select count(*)::int n from memories')).rows[0]!.n;

@@ -6,11 +6,13 @@
 import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerRiskCommands } from './commands/risk.ts';
+import { registerBacktestCommands } from './commands/backtest.ts';
 import { createProgram, runProgram } from './program.ts';
 
 const program = createProgram();
 registerDbCommands(program);
 registerDataCommands(program);
 registerRiskCommands(program);
+registerBacktestCommands(program);
 
 process.exitCode = await runProgram(program, process.argv);

@@ -75,7 +75,7 @@ describe('meridian risk (embedded database)', () => {
     await fs.writeFile(bad, JSON.stringify({ maxOrderNotional: 5_000, maxPositionNotional: 3_000, riskPerTradePct: 150, maxLeverag: 2 }));
     const r = await meridian('risk', 'set', '--file', bad, '--reason', 'oops', '--author', 'mallory');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('has 3 problems; nothing was stored');
+    expect(r.stderr).toContain('has 3 problems (listed above); nothing was stored');
     expect(r.stderr).toMatch(/maxLeverag: unknown field — did you mean maxLeverage\?/);
     expect(r.stderr).toMatch(/maxOrderNotional: 5000 is above maxPositionNotional \(3000\)/);
     expect(r.stderr).toMatch(/riskPerTradePct: must be a percentage in \(0, 100\]; got 150/);

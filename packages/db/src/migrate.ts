@@ -81,7 +81,7 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
     const version = Number(m[1]);
     const previous = out.at(-1);
     if (previous?.version === version) {
-      throw new AppError('INTERNAL', `two migrations share version ${m[1]}: ${migrationLabel(previous)} and ${file}`, {
+      throw new AppError('INTERNAL', `two migrations share version ${m[1]}: ${migrationLabel(previous)}.sql and ${file}`, {
         hint: 'give the newer one the next free number',
       });
     }

@@ -101,7 +101,6 @@ export class PgliteDb implements Db {
     const outer = this.#als.getStore();
     // joining the open transaction: PGlite has one connection, a second BEGIN would wait forever
     if (outer?.isOpen) return outer.transaction(fn);
-    let handle: TransactionHandle | undefined;
     try {
       return await this.#pg.transaction(async (t: Transaction) => {
         const conn: TxConnection = {
@@ -110,12 +109,11 @@ export class PgliteDb implements Db {
             await t.exec(sql);
           },
         };
-        handle = new TransactionHandle(this.kind, this.location, conn, this.#als);
-        const h = handle;
+        const handle = new TransactionHandle(this.kind, this.location, conn, this.#als);
         try {
-          return await this.#als.run(h, () => fn(h));
+          return await this.#als.run(handle, () => fn(handle));
         } finally {
-          h.finish();
+          handle.finish(); // PGlite sends COMMIT or ROLLBACK after this
         }
       });
     } catch (e) {

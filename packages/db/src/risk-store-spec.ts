@@ -17,13 +17,15 @@ const limits = (maxOrderNotional: number): RiskLimits => ({ schemaVersion: 1, al
 export function riskStoreSpec(open: () => Promise<{ db: Db; dispose: () => Promise<void> }>): void {
   let db: Db;
   let dispose: () => Promise<void>;
+  // PGlite's first open compiles its WASM: slow on a busy machine
   beforeAll(async () => {
     ({ db, dispose } = await open());
     await migrate(db);
-  });
+  }, 120_000);
   afterAll(async () => {
-    await db.close();
-    await dispose();
+    // undefined when open() itself failed: report that failure, not this one
+    await (db as Db | undefined)?.close();
+    await (dispose as (() => Promise<void>) | undefined)?.();
   });
 
   it('appends limit versions and audits each with before and after, atomically', async () => {

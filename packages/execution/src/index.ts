@@ -7,3 +7,5 @@ export * from './paper-exchange.ts';
 export * from './ccxt-exchange.ts';
 export * from './ccxt-error-map.ts';
 export * from './order-sync.ts';
+export * from './position-update.ts';
+export * from './order-store.ts';

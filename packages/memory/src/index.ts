@@ -4,3 +4,5 @@ export * from './memory-builder.ts';
 export { memoryId, keyString } from './memory-validation.ts';
 export * from './pg-memory-store.ts';
 export * from './synthetic-memories.ts';
+export * from './in-process-memory-store.ts';
+export { IvfIndex, TopK, type IvfOptions, type IvfQuery } from './ivf-index.ts';

@@ -63,9 +63,11 @@ export function registerRiskCommands(program: Command): void {
       const doc = await readJson(o.file);
       const v = r.validateRiskLimits(doc);
       if (!v.ok) {
+        // the CLI's error line is one line; the problems are for people, one per line, above it
+        process.stderr.write(`${o.file}:\n${r.formatLimitProblems(v.error)}\n`);
         throw new AppError(
           'VALIDATION',
-          `${o.file} has ${v.error.length} problem${v.error.length === 1 ? '' : 's'}; nothing was stored:\n${r.formatLimitProblems(v.error)}`,
+          `${o.file} has ${v.error.length} problem${v.error.length === 1 ? '' : 's'} (listed above); nothing was stored`,
           { hint: 'fix every problem listed and run the command again (field reference: examples/risk-limits.md)' },
         );
       }

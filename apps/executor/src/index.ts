@@ -1,0 +1,3 @@
+export * from './executor-service.ts';
+export * from './exchange-factory.ts';
+export * from './paper-price-feed.ts';

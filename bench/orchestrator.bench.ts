@@ -1,0 +1,143 @@
+import { performance } from 'node:perf_hooks';
+import { SPOT_LONG_ONLY } from '@meridian/agents';
+import { examplePortfolioSnapshot } from '@meridian/contracts/fixtures';
+import type { RiskLimits } from '@meridian/contracts';
+import { SimulatedClock, deterministicId } from '@meridian/core';
+import { FEATURE_VERSION, FeatureEngine, generateBars, type Bar } from '@meridian/market';
+import { FastRunner, GraphRunner, backtestDeps, memoryCheckpointer, type DecisionContext } from '@meridian/orchestrator';
+import type { BenchResult } from './bench-result.ts';
+
+/**
+ * Decisions per second through the fast runner and through LangGraph, no memory, on synthetic
+ * 1h bars. Contexts are built up front (indicators and features copied per bar) so only the
+ * runners are timed; the portfolio is flat and the limits permissive, so non-hold decisions go
+ * through the risk gate and sign orders.
+ */
+const N = 20_000;
+const GRAPH_N = 1_000;
+const WINDOW = 50;
+const TF = 3_600_000;
+
+const LIMITS: RiskLimits = {
+  schemaVersion: 1,
+  allowedSymbols: [],
+  requireStopLoss: false,
+  maxOrderNotional: 5_000,
+  maxPositionNotional: 10_000,
+  maxGrossExposure: 20_000,
+  riskPerTradePct: 1,
+  requireApprovalAboveNotional: 4_000,
+};
+
+function contexts(n: number): DecisionContext[] {
+  const bars: Bar[] = [...generateBars({ bars: n + 200, seed: 11, timeframeMs: TF, startPrice: 30_000 })];
+  const eng = new FeatureEngine();
+  const out: DecisionContext[] = [];
+  for (let i = 0; i < bars.length; i++) {
+    const b = bars[i]!;
+    const f = eng.update(b);
+    if (i < 200) continue;
+    const asOf = b.ts + TF;
+    out.push({
+      decisionId: deterministicId(`bench:${asOf}`),
+      runScope: 'bench',
+      subject: { exchange: 'binance', symbol: 'BTC/USDT', timeframe: '1h', asOf },
+      window: bars.slice(i + 1 - WINDOW, i + 1),
+      indicators: { ...eng.indicators },
+      featureVersion: FEATURE_VERSION,
+      features: f.slice(),
+      portfolio: examplePortfolioSnapshot({ asOf, cash: 10_000, equity: 10_000, grossExposure: 0, netExposure: 0, positions: [], dayStartEquity: 10_000, peakEquity: 10_000, drawdownPct: 0, dailyPnl: 0, ordersLastMinute: 0 }),
+      market: {
+        schemaVersion: 1,
+        exchange: 'binance',
+        symbol: 'BTC/USDT',
+        timeframe: '1h',
+        asOf,
+        lastPrice: b.close,
+        lastCandleTs: b.ts,
+        dataTs: asOf,
+        bid: null,
+        ask: null,
+        market: { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', minQty: 0.00001, qtyStep: 0.00001, priceStep: 0.01, minNotional: 5 },
+      },
+      limits: { version: 1, limits: LIMITS },
+      tradingState: { schemaVersion: 1, state: 'ACTIVE', reason: 'bench', actor: 'bench', since: 0, until: null },
+      account: SPOT_LONG_ONLY,
+    });
+  }
+  return out;
+}
+
+function fastPass(xs: readonly DecisionContext[], validate: boolean): { ms: number; nonHold: number } {
+  const clock = new SimulatedClock(0);
+  const runner = new FastRunner(backtestDeps(clock), { validate });
+  const t = performance.now();
+  for (const c of xs) {
+    clock.set(c.subject.asOf);
+    runner.decideSync(c);
+  }
+  return { ms: performance.now() - t, nonHold: runner.stats.decisions - runner.stats.holds };
+}
+
+async function graphPass(xs: readonly DecisionContext[], checkpointed: boolean): Promise<number> {
+  const clock = new SimulatedClock(0);
+  const saver = checkpointed ? memoryCheckpointer() : undefined;
+  const runner = new GraphRunner(backtestDeps(clock), saver ? { checkpointer: saver } : {});
+  const t = performance.now();
+  for (const c of xs) {
+    clock.set(c.subject.asOf);
+    await runner.decide(c);
+    // keep the saver's memory flat: a live worker's checkpoints live in Postgres, not here
+    if (saver) await saver.deleteThread(c.decisionId);
+  }
+  return performance.now() - t;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const xs = contexts(N);
+  const best = (f: () => number): number => {
+    f(); // JIT warm-up
+    let b = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < 3; r++) b = Math.min(b, f());
+    return b;
+  };
+  let nonHold = 0;
+  const fastMs = best(() => {
+    const r = fastPass(xs, false);
+    nonHold = r.nonHold;
+    return r.ms;
+  });
+  const fastValidatedMs = best(() => fastPass(xs, true).ms);
+  const gx = xs.slice(0, GRAPH_N);
+  await graphPass(gx.slice(0, 100), false); // warm-up
+  const graphMs = await graphPass(gx, false);
+  const graphCpMs = await graphPass(gx, true);
+  const perSec = (n: number, ms: number) => Math.round(n / (ms / 1_000));
+  return [
+    {
+      name: 'orchestrator: fast runner (decideSync, no validation)',
+      value: perSec(xs.length, fastMs),
+      unit: 'decisions/s',
+      target: '≥ 100,000 bars/s (backtest hot path)',
+      notes: `${((fastMs * 1_000) / xs.length).toFixed(2)} µs/decision; ${xs.length} synthetic 1h bars, ${nonHold} non-hold; no memory, no recorder; best of 3`,
+    },
+    {
+      name: 'orchestrator: fast runner (decideSync, every output + trace validated)',
+      value: perSec(xs.length, fastValidatedMs),
+      unit: 'decisions/s',
+      notes: `${((fastValidatedMs * 1_000) / xs.length).toFixed(2)} µs/decision; zod parse of each node output and the trace`,
+    },
+    {
+      name: 'orchestrator: LangGraph runner, no checkpointer (backtest config)',
+      value: perSec(gx.length, graphMs),
+      unit: 'decisions/s',
+      notes: `${(graphMs / gx.length).toFixed(2)} ms/decision; ${gx.length} bars, validated`,
+    },
+    {
+      name: 'orchestrator: LangGraph runner, MemorySaver checkpointer (live-like)',
+      value: perSec(gx.length, graphCpMs),
+      unit: 'decisions/s',
+      notes: `${(graphCpMs / gx.length).toFixed(2)} ms/decision; ${gx.length} bars, one thread per decision`,
+    },
+  ];
+}

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION, type OrderRequest } from '@meridian/contracts';
+import { uuidv7 } from '@meridian/core';
+import { getPosition, listExecutionReports, listFills, listOrderTransitions, migrate, openDb, type Db } from '@meridian/db';
+import type { ExchangeOrder } from './exchange-adapter.ts';
+import { OrderStore } from './order-store.ts';
+
+let db: Db;
+let store: OrderStore;
+const T0 = Date.UTC(2024, 0, 1);
+
+beforeAll(async () => {
+  db = await openDb({ kind: 'pglite', dataDir: 'memory' });
+  await migrate(db);
+  store = new OrderStore(db);
+}, 60_000);
+afterAll(async () => db?.close());
+
+function request(over: Partial<OrderRequest> = {}): OrderRequest {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    orderId: uuidv7(),
+    decisionId: uuidv7(),
+    exchange: 'paper',
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    type: 'market',
+    quantity: 0.5,
+    limitPrice: null,
+    stopPrice: null,
+    reduceOnly: false,
+    createdAt: T0,
+    approval: { keyId: 'k1', limitsVersion: 1, expiresAt: T0 + 60_000, signature: 'a'.repeat(64) },
+    ...over,
+  };
+}
+
+const filled = (r: OrderRequest, price: number, fillId = 'ex-1-1'): ExchangeOrder => ({
+  clientOrderId: r.orderId,
+  exchangeOrderId: 'ex-1',
+  symbol: r.symbol,
+  side: r.side,
+  type: r.type,
+  quantity: r.quantity,
+  limitPrice: null,
+  status: 'FILLED',
+  filledQuantity: r.quantity,
+  avgFillPrice: price,
+  fees: 0.1,
+  fills: [
+    { schemaVersion: 1, fillId, orderId: r.orderId, exchange: 'paper', symbol: r.symbol, side: r.side, quantity: r.quantity, price, fee: 0.1, feeCurrency: 'USDT', liquidity: 'taker', ts: T0 + 5 },
+  ],
+  updatedAt: T0 + 5,
+});
+
+describe('OrderStore', () => {
+  it('stores every transition with its time and reason, fills once, the position and a report', async () => {
+    const r = request();
+    const { order, inserted } = await store.createFromRequest(r, T0);
+    expect(inserted).toBe(true);
+    expect((await store.createFromRequest(r, T0 + 1)).inserted).toBe(false);
+    const sub = await store.transition(order, 'SUBMITTING', 'sending to paper', T0 + 1);
+    const done = await store.applyExchangeOrder(sub.order, filled(r, 100), T0 + 6);
+    expect(done.order).toMatchObject({ status: 'FILLED', filledQuantity: 0.5, avgFillPrice: 100, exchangeOrderId: 'ex-1' });
+    expect((await listOrderTransitions(db, r.orderId)).map((t) => [t.from, t.to, t.at, t.reason])).toEqual([
+      [null, 'NEW', T0, 'received from the outbox'],
+      ['NEW', 'SUBMITTING', T0 + 1, 'sending to paper'],
+      ['SUBMITTING', 'FILLED', T0 + 6, 'exchange reports FILLED'],
+    ]);
+    expect(await listFills(db, r.orderId)).toHaveLength(1);
+    expect(await getPosition(db, 'paper', 'BTC/USDT')).toMatchObject({ quantity: 0.5, avgEntryPrice: 100, realizedPnl: -0.1 });
+    const reports = await listExecutionReports(db, { orderId: r.orderId });
+    expect(reports.map((x) => [x.report.previousStatus, x.report.status, x.report.fills.length])).toEqual([
+      ['NEW', 'SUBMITTING', 0],
+      ['SUBMITTING', 'FILLED', 1],
+    ]);
+  });
+
+  it('refuses an illegal transition and writes nothing', async () => {
+    const r = request({ symbol: 'ETH/USDT' });
+    const { order } = await store.createFromRequest(r, T0);
+    await expect(store.transition(order, 'FILLED', 'skip the exchange', T0 + 1)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(store.transition(order, 'SUBMITTING', '   ', T0 + 1)).rejects.toMatchObject({ code: 'VALIDATION' });
+    const rejected = await store.transition(order, 'REJECTED', 'approval invalid', T0 + 2);
+    // terminal: no way out, whatever the exchange says
+    await expect(store.transition(rejected.order, 'SUBMITTING', 'again', T0 + 3)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(store.applyExchangeOrder(rejected.order, filled(r, 2000, 'x-1'), T0 + 4)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await listOrderTransitions(db, r.orderId)).map((t) => t.to)).toEqual(['NEW', 'REJECTED']);
+    expect(await listFills(db, r.orderId)).toHaveLength(0);
+    expect((await store.get(r.orderId))?.status).toBe('REJECTED');
+  });
+
+  it('a stale order (moved by someone else) is a CONFLICT, not an overwrite', async () => {
+    const r = request({ symbol: 'SOL/USDT' });
+    const { order } = await store.createFromRequest(r, T0);
+    await store.transition(order, 'SUBMITTING', 'first', T0 + 1);
+    await expect(store.transition(order, 'SUBMITTING', 'second', T0 + 2)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await listOrderTransitions(db, r.orderId)).map((t) => t.reason)).toEqual(['received from the outbox', 'first']);
+  });
+});

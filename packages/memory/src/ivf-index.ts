@@ -1,0 +1,316 @@
+/**
+ * An in-memory IVF (inverted file) index for the backtest's memory: vectors are grouped into
+ * lists by their nearest coarse centroid; a query scans only the lists of its nearest
+ * centroids. Everything is deterministic: centroids come from Lloyd's k-means with evenly
+ * spaced initial points on an evenly spaced sample, so the same inserts give the same index.
+ *
+ * Until `trainAt` vectors exist the index is one flat list (exact search). At `trainAt` it
+ * trains `nlist` centroids; it retrains once more at `retrainAt` with `nlistLarge` centroids
+ * (a larger index needs more lists). Each (re)training costs O(sample·nlist·dim·iterations),
+ * about 0.1 s and 1–2 s here: a one-off pause, measured in bench/memory.bench.ts.
+ *
+ * Entries carry a filter payload (resolvedAt, series) so the search can skip memories that
+ * are not yet resolved at asOf or belong to another symbol, and keep probing further lists
+ * until k matching neighbours are found (like pgvector's iterative scans).
+ */
+export interface IvfOptions {
+  /** flat (exact) until this many vectors (default 4,096) */
+  readonly trainAt?: number;
+  readonly nlist?: number;
+  /** retrain with nlistLarge lists at this many vectors (default 65,536; Infinity: never) */
+  readonly retrainAt?: number;
+  readonly nlistLarge?: number;
+  /** lists to probe at least (default 8) */
+  readonly nprobe?: number;
+  /** at most this many training vectors (default 16,384) */
+  readonly maxTrain?: number;
+  readonly iterations?: number;
+}
+
+const DEFAULTS = { trainAt: 4096, nlist: 64, retrainAt: 65_536, nlistLarge: 512, nprobe: 8, maxTrain: 16_384, iterations: 8 } as const;
+
+class Posting {
+  vecs: Float32Array;
+  ids: Int32Array;
+  ra: Float64Array;
+  series: Int32Array;
+  length = 0;
+  readonly #dim: number;
+
+  constructor(dim: number, capacity = 16) {
+    this.#dim = dim;
+    this.vecs = new Float32Array(capacity * dim);
+    this.ids = new Int32Array(capacity);
+    this.ra = new Float64Array(capacity);
+    this.series = new Int32Array(capacity);
+  }
+
+  push(vec: Float32Array, off: number, id: number, resolvedAt: number, series: number): void {
+    if (this.length === this.ids.length) this.#grow();
+    const d = this.#dim;
+    this.vecs.set(vec.subarray(off, off + d), this.length * d);
+    this.ids[this.length] = id;
+    this.ra[this.length] = resolvedAt;
+    this.series[this.length] = series;
+    this.length++;
+  }
+
+  #grow(): void {
+    const cap = this.ids.length * 2;
+    const v = new Float32Array(cap * this.#dim);
+    v.set(this.vecs);
+    this.vecs = v;
+    const ids = new Int32Array(cap);
+    ids.set(this.ids);
+    this.ids = ids;
+    const ra = new Float64Array(cap);
+    ra.set(this.ra);
+    this.ra = ra;
+    const s = new Int32Array(cap);
+    s.set(this.series);
+    this.series = s;
+  }
+}
+
+/** The k best (smallest distance) found so far, sorted ascending; ties keep the smaller id. */
+export class TopK {
+  readonly ids: Int32Array;
+  readonly dist: Float64Array;
+  size = 0;
+  constructor(readonly k: number) {
+    this.ids = new Int32Array(k);
+    this.dist = new Float64Array(k);
+  }
+  /** squared distance a candidate must beat to enter */
+  get bound(): number {
+    return this.size < this.k ? Infinity : this.dist[this.k - 1]!;
+  }
+  /** true when (d, id) would enter: the list is not full, or it beats the worst by distance, then id */
+  accepts(id: number, d: number): boolean {
+    if (this.size < this.k) return true;
+    const w = this.dist[this.k - 1]!;
+    return d < w || (d === w && id < this.ids[this.k - 1]!);
+  }
+  /** insert (d, id); call only when accepts(id, d) */
+  offer(id: number, d: number): void {
+    let i = this.size < this.k ? this.size++ : this.k - 1;
+    const dist = this.dist;
+    const ids = this.ids;
+    while (i > 0 && (dist[i - 1]! > d || (dist[i - 1]! === d && ids[i - 1]! > id))) {
+      dist[i] = dist[i - 1]!;
+      ids[i] = ids[i - 1]!;
+      i--;
+    }
+    dist[i] = d;
+    ids[i] = id;
+  }
+}
+
+export interface IvfQuery {
+  readonly asOf: number;
+  /** −1: any series */
+  readonly series: number;
+}
+
+export class IvfIndex {
+  readonly dim: number;
+  readonly #o: Required<IvfOptions>;
+  /** every vector, in insertion order (ids are positions here), for retraining */
+  #all: Float32Array;
+  #allRa: Float64Array;
+  #allSeries: Int32Array;
+  #n = 0;
+  #centroids: Float32Array | null = null;
+  #nlist = 1;
+  #lists: Posting[];
+  /** how many times the index was (re)trained, and the total time spent */
+  trainings = 0;
+  trainMs = 0;
+
+  constructor(dim: number, options: IvfOptions = {}) {
+    this.dim = dim;
+    this.#o = { ...DEFAULTS, ...options };
+    this.#all = new Float32Array(1024 * dim);
+    this.#allRa = new Float64Array(1024);
+    this.#allSeries = new Int32Array(1024);
+    this.#lists = [new Posting(dim, 1024)];
+  }
+
+  get size(): number {
+    return this.#n;
+  }
+
+  get lists(): number {
+    return this.#nlist;
+  }
+
+  /** Add a vector; returns its id (its insertion position). */
+  add(vec: Float32Array, resolvedAt: number, series: number): number {
+    const id = this.#n;
+    const d = this.dim;
+    if (id === this.#allRa.length) {
+      const cap = id * 2;
+      const all = new Float32Array(cap * d);
+      all.set(this.#all);
+      this.#all = all;
+      const ra = new Float64Array(cap);
+      ra.set(this.#allRa);
+      this.#allRa = ra;
+      const s = new Int32Array(cap);
+      s.set(this.#allSeries);
+      this.#allSeries = s;
+    }
+    this.#all.set(vec, id * d);
+    this.#allRa[id] = resolvedAt;
+    this.#allSeries[id] = series;
+    this.#n = id + 1;
+    const o = this.#o;
+    if (this.#n === o.trainAt || this.#n === o.retrainAt) this.#train(this.#n === o.trainAt ? o.nlist : o.nlistLarge);
+    else this.#lists[this.#nearestList(vec, 0)]!.push(vec, 0, id, resolvedAt, series);
+    return id;
+  }
+
+  /** k nearest ids by Euclidean distance among entries matching the query filter. Fills `out`. */
+  search(q: Float32Array, filter: IvfQuery, out: TopK): void {
+    const nlist = this.#nlist;
+    if (nlist === 1) {
+      this.#scan(this.#lists[0]!, q, filter, out);
+      return;
+    }
+    // order lists by centroid distance (nlist ≤ a few hundred: a full sort is cheap next to scanning)
+    const order = this.#order(q);
+    const nprobe = Math.min(this.#o.nprobe, nlist);
+    let matched = 0;
+    for (let p = 0; p < nlist; p++) {
+      if (p >= nprobe && matched >= out.k) break;
+      matched += this.#scan(this.#lists[order[p]!]!, q, filter, out);
+    }
+  }
+
+  /** exact k nearest (brute force over every entry): the reference for measuring recall */
+  searchExact(q: Float32Array, filter: IvfQuery, out: TopK): void {
+    const d = this.dim;
+    const all = this.#all;
+    for (let id = 0; id < this.#n; id++) {
+      if (this.#allRa[id]! > filter.asOf || (filter.series >= 0 && this.#allSeries[id] !== filter.series)) continue;
+      const bound = out.bound;
+      let s = 0;
+      const off = id * d;
+      for (let j = 0; j < d; j++) {
+        const x = all[off + j]! - q[j]!;
+        s += x * x;
+      }
+      if (s <= bound && out.accepts(id, s)) out.offer(id, s);
+    }
+  }
+
+  /** Returns how many entries matched the filter. */
+  #scan(list: Posting, q: Float32Array, filter: IvfQuery, out: TopK): number {
+    const d = this.dim;
+    const { vecs, ids, ra, series } = list;
+    const n = list.length;
+    const asOf = filter.asOf;
+    const want = filter.series;
+    let matched = 0;
+    for (let i = 0; i < n; i++) {
+      if (ra[i]! > asOf || (want >= 0 && series[i] !== want)) continue;
+      matched++;
+      const bound = out.bound;
+      const off = i * d;
+      let s = 0;
+      // partial distance: stop as soon as this entry cannot enter the top k (checked every 8 dims)
+      let j = 0;
+      for (; j < d; j += 8) {
+        const end = j + 8 < d ? j + 8 : d;
+        for (let t = j; t < end; t++) {
+          const x = vecs[off + t]! - q[t]!;
+          s += x * x;
+        }
+        if (s > bound) break;
+      }
+      if (j >= d && s <= bound) {
+        const id = ids[i]!;
+        if (out.accepts(id, s)) out.offer(id, s);
+      }
+    }
+    return matched;
+  }
+
+  #nearestList(v: Float32Array, off: number): number {
+    const c = this.#centroids;
+    if (c === null) return 0;
+    const d = this.dim;
+    let best = 0;
+    let bestD = Infinity;
+    for (let l = 0; l < this.#nlist; l++) {
+      let s = 0;
+      const co = l * d;
+      for (let j = 0; j < d; j++) {
+        const x = c[co + j]! - v[off + j]!;
+        s += x * x;
+      }
+      if (s < bestD) {
+        bestD = s;
+        best = l;
+      }
+    }
+    return best;
+  }
+
+  #order(q: Float32Array): Int32Array {
+    const c = this.#centroids!;
+    const d = this.dim;
+    const nlist = this.#nlist;
+    const dist = new Float64Array(nlist);
+    for (let l = 0; l < nlist; l++) {
+      let s = 0;
+      const co = l * d;
+      for (let j = 0; j < d; j++) {
+        const x = c[co + j]! - q[j]!;
+        s += x * x;
+      }
+      dist[l] = s;
+    }
+    const order = new Int32Array(nlist);
+    for (let l = 0; l < nlist; l++) order[l] = l;
+    order.sort((a, b) => dist[a]! - dist[b]! || a - b);
+    return order;
+  }
+
+  #train(nlist: number): void {
+    const t0 = performance.now();
+    const d = this.dim;
+    const n = this.#n;
+    const all = this.#all;
+    // evenly spaced training sample, evenly spaced initial centroids: deterministic
+    const m = Math.min(n, this.#o.maxTrain);
+    const sample = new Float32Array(m * d);
+    for (let i = 0; i < m; i++) sample.set(all.subarray(Math.floor((i * n) / m) * d, Math.floor((i * n) / m) * d + d), i * d);
+    const k = Math.min(nlist, m);
+    const c = new Float32Array(k * d);
+    for (let l = 0; l < k; l++) c.set(sample.subarray(Math.floor((l * m) / k) * d, Math.floor((l * m) / k) * d + d), l * d);
+    this.#centroids = c;
+    this.#nlist = k;
+    const assign = new Int32Array(m);
+    const sums = new Float64Array(k * d);
+    const counts = new Int32Array(k);
+    for (let it = 0; it < this.#o.iterations; it++) {
+      for (let i = 0; i < m; i++) assign[i] = this.#nearestList(sample, i * d);
+      sums.fill(0);
+      counts.fill(0);
+      for (let i = 0; i < m; i++) {
+        const l = assign[i]!;
+        counts[l]!++;
+        for (let j = 0; j < d; j++) sums[l * d + j]! += sample[i * d + j]!;
+      }
+      // an empty list keeps its previous centroid
+      for (let l = 0; l < k; l++) if (counts[l]! > 0) for (let j = 0; j < d; j++) c[l * d + j] = sums[l * d + j]! / counts[l]!;
+    }
+    const lists: Posting[] = [];
+    for (let l = 0; l < k; l++) lists.push(new Posting(d, Math.max(16, Math.ceil((2 * n) / k))));
+    for (let id = 0; id < n; id++) lists[this.#nearestList(all, id * d)]!.push(all, id * d, id, this.#allRa[id]!, this.#allSeries[id]!);
+    this.#lists = lists;
+    this.trainings++;
+    this.trainMs += performance.now() - t0;
+  }
+}

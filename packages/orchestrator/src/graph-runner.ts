@@ -1,0 +1,174 @@
+import { Annotation, Command, END, START, StateGraph, interrupt, type BaseCheckpointSaver } from '@langchain/langgraph';
+import type { AnalysisReport, DecisionTrace, MemoryRecall, NodeRecord, OrderRequest, RiskVerdict, SignalProposal, TradeDecision } from '@meridian/contracts';
+import { AppError } from '@meridian/core';
+import { detachContext, type DecisionContext } from './decision-context.ts';
+import { outcomeOf, resolvePendingTrace, validateTrace } from './decision-trace-builder.ts';
+import type { DecideResult } from './fast-runner.ts';
+import { analysisNode, decisionNode, erase, recallNode, riskNode, signalNode, type AnyNodeDef } from './nodes/index.ts';
+import { runNodeAsync } from './nodes/node-def.ts';
+import type { OrchestratorDeps } from './orchestrator-deps.ts';
+import { pendingExpiry, recordStep } from './record-step.ts';
+import { countTrace, emptyStats, type RunStats } from './run-stats.ts';
+import { ApprovalAnswerSchema, initialState, type ApprovalAnswer, type RunState } from './run-state.ts';
+
+const last = <T>() => Annotation<T>({ reducer: (_old: T, next: T) => next, default: () => null as T });
+
+/** The graph's state: RunState, with the node records appended by a reducer. */
+const GraphState = Annotation.Root({
+  context: Annotation<DecisionContext>(),
+  analysis: last<AnalysisReport | null>(),
+  recall: last<MemoryRecall | null>(),
+  signal: last<SignalProposal | null>(),
+  decision: last<TradeDecision | null>(),
+  verdict: last<RiskVerdict | null>(),
+  orderRequest: last<OrderRequest | null>(),
+  nodes: Annotation<NodeRecord[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+  trace: last<DecisionTrace | null>(),
+  inserted: last<boolean | null>(),
+});
+type GraphStateT = typeof GraphState.State;
+
+/**
+ * Graph node names (LangGraph forbids a node named like a state channel, hence not "analysis").
+ * analysis → recall → signal → decision → risk gate → outbox | record | pending_approval → await_approval.
+ */
+export const GRAPH_NODE_NAMES = {
+  analysis: 'analysis_agent',
+  recall: 'memory_recall',
+  signal: 'signal_agent',
+  decision: 'decision_agent',
+  risk: 'risk_gate',
+  outbox: 'outbox',
+  record: 'record',
+  pending: 'pending_approval',
+  await: 'await_approval',
+} as const;
+
+/** What the graph shows a risk officer while it waits (the interrupt payload). */
+export interface ApprovalRequest {
+  readonly decisionId: string;
+  readonly expiresAt: number;
+  readonly symbol: string;
+  readonly side: string | null;
+  readonly quantity: number;
+  readonly reasons: readonly string[];
+}
+
+export interface GraphRunnerOptions {
+  /**
+   * Needed when pendingApproval is 'wait' (the interrupt lives in it): a PostgresSaver on server
+   * Postgres (see openCheckpointer), a MemorySaver in embedded mode and tests.
+   */
+  readonly checkpointer?: BaseCheckpointSaver;
+}
+
+export interface GraphDecideResult extends DecideResult {
+  /** true when the run stopped at the approval interrupt and waits for `resume` */
+  readonly waiting: boolean;
+}
+
+/**
+ * The decision graph on LangGraph: the shared node functions as graph nodes, every node output
+ * validated with its contracts schema, one thread per decision (thread_id = decisionId), and a
+ * conditional edge after the risk gate — the only way to the outbox.
+ */
+export class GraphRunner {
+  readonly stats: RunStats = emptyStats();
+  readonly #graph;
+  readonly #deps: OrchestratorDeps;
+
+  constructor(deps: OrchestratorDeps, options: GraphRunnerOptions = {}) {
+    if (deps.pendingApproval === 'wait' && !options.checkpointer)
+      throw new AppError('CONFIG', 'the graph runner waits for risk officers only with a checkpointer', { hint: 'pass openCheckpointer(config.db).saver, or use pendingApproval: "reject" (backtests)' });
+    this.#deps = deps;
+    this.#graph = buildGraph(deps).compile(options.checkpointer ? { checkpointer: options.checkpointer } : {});
+  }
+
+  async decide(context: DecisionContext): Promise<GraphDecideResult> {
+    const out = (await this.#graph.invoke(initialState(detachContext(context)), threadOf(context.decisionId))) as GraphStateT & { __interrupt__?: unknown[] };
+    const trace = out.trace;
+    if (trace === null || out.inserted === null) throw new AppError('INTERNAL', `graph run ${context.decisionId} ended without recording a trace`);
+    countTrace(this.stats, trace, out.inserted);
+    return { trace, inserted: out.inserted, waiting: Array.isArray(out.__interrupt__) && out.__interrupt__.length > 0 };
+  }
+
+  /** true when the decision's run is stopped at the approval interrupt in this runner's checkpointer */
+  async isWaiting(decisionId: string): Promise<boolean> {
+    const s = await this.#graph.getState(threadOf(decisionId));
+    return s.next.includes(GRAPH_NODE_NAMES.await);
+  }
+
+  /** Resume a waiting run with the officer's answer (or the expiry); returns the final trace. */
+  async resume(decisionId: string, answer: ApprovalAnswer): Promise<DecisionTrace> {
+    if (!(await this.isWaiting(decisionId)))
+      throw new AppError('NOT_FOUND', `no graph run is waiting for approval of decision ${decisionId} in this checkpointer`);
+    const out = (await this.#graph.invoke(new Command({ resume: answer }), threadOf(decisionId))) as GraphStateT;
+    if (out.trace === null) throw new AppError('INTERNAL', `resumed graph run ${decisionId} ended without a trace`);
+    return out.trace;
+  }
+}
+
+const threadOf = (decisionId: string) => ({ configurable: { thread_id: decisionId } });
+
+function buildGraph(deps: OrchestratorDeps) {
+  const N = GRAPH_NODE_NAMES;
+  const node = (def: AnyNodeDef) => async (s: GraphStateT) => {
+    // graph nodes always validate: this is the live path
+    const step = await runNodeAsync(def, s as RunState, deps, true);
+    return step === null ? {} : { ...step.patch, nodes: [step.record] };
+  };
+  const record = async (s: GraphStateT) => {
+    const r = await recordStep(s as RunState, deps, 'graph', true);
+    return { trace: r.trace, inserted: r.inserted };
+  };
+  const awaitApproval = async (s: GraphStateT) => {
+    const pending = s.trace as DecisionTrace;
+    const request: ApprovalRequest = {
+      decisionId: pending.decisionId,
+      expiresAt: pendingExpiry(pending, deps) ?? 0,
+      symbol: pending.symbol,
+      side: s.decision?.side ?? null,
+      quantity: pending.verdict?.approvedQuantity ?? 0,
+      reasons: pending.verdict?.reasons ?? [],
+    };
+    // everything before interrupt() runs again on resume, so nothing with an effect comes first
+    const answer = ApprovalAnswerSchema.parse(interrupt(request));
+    const final = validateTrace(resolvePendingTrace(pending, answer, deps));
+    await deps.recorder?.resolve(final, answer);
+    return { trace: final, orderRequest: final.orderRequest };
+  };
+  return new StateGraph(GraphState)
+    .addNode(N.analysis, node(erase(analysisNode)))
+    .addNode(N.recall, node(erase(recallNode)))
+    .addNode(N.signal, node(erase(signalNode)))
+    .addNode(N.decision, node(erase(decisionNode)))
+    .addNode(N.risk, node(erase(riskNode)))
+    .addNode(N.outbox, record)
+    .addNode(N.record, record)
+    .addNode(N.pending, record)
+    .addNode(N.await, awaitApproval)
+    .addEdge(START, N.analysis)
+    .addEdge(N.analysis, N.recall)
+    .addEdge(N.recall, N.signal)
+    .addEdge(N.signal, N.decision)
+    .addEdge(N.decision, N.risk)
+    .addConditionalEdges(
+      N.risk,
+      (s: GraphStateT) => {
+        switch (outcomeOf(s as RunState)) {
+          case 'order':
+            return N.outbox;
+          case 'pending_approval':
+            return deps.pendingApproval === 'wait' ? N.pending : N.record;
+          default:
+            return N.record;
+        }
+      },
+      [N.outbox, N.record, N.pending],
+    )
+    .addEdge(N.outbox, END)
+    .addEdge(N.record, END)
+    // a bar that already had a decision must not wait a second time
+    .addConditionalEdges(N.pending, (s: GraphStateT) => (s.inserted === true && s.trace?.outcome === 'pending_approval' ? N.await : END), [N.await, END])
+    .addEdge(N.await, END);
+}

@@ -1,0 +1,15 @@
+export * from './decision-context.ts';
+export * from './orchestrator-deps.ts';
+export * from './run-state.ts';
+export * from './order-request.ts';
+export * from './decision-trace-builder.ts';
+export * from './decision-recorder.ts';
+export * from './run-stats.ts';
+export * from './fast-runner.ts';
+export * from './graph-runner.ts';
+export * from './approval-service.ts';
+export * from './checkpointer.ts';
+export { DECISION_NODES, type AnyNodeDef } from './nodes/index.ts';
+export { RECALL_NODE_VERSION } from './nodes/recall-node.ts';
+export { RISK_NODE_VERSION } from './nodes/risk-node.ts';
+export { validateOutput, type NodeDef } from './nodes/node-def.ts';
