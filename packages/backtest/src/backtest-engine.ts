@@ -47,6 +47,8 @@ export interface BacktestTiming {
   readonly nodeMs: Record<string, number>;
   /** time spent storing situations and resolving outcomes in the memory (synchronous stores only) */
   readonly memoryWriteMs: number;
+  /** time spent serialising and writing decisions.jsonl */
+  readonly traceWriteMs: number;
   /** orders the paper exchange refused (insufficient funds after a gap, order rules) */
   readonly ordersRefused: number;
 }
@@ -157,6 +159,7 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
   const rejections = new Map<RiskCheckName, number>();
   const nodeMs: Record<string, number> = {};
   let memoryWriteMs = 0;
+  let traceWriteMs = 0;
 
   let decisionsOut: BufferedFileWriter | null = null;
   if (deps.outDir !== null) {
@@ -269,7 +272,11 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
           break;
       }
     }
-    decisionsOut?.write(traceLine(trace));
+    if (decisionsOut !== null) {
+      const w0 = performance.now();
+      decisionsOut.write(traceLine(trace));
+      traceWriteMs += performance.now() - w0;
+    }
     const o = trace.orderRequest;
     if (o === null) return;
     let decision: { action: string; stopPrice: number | null; targetPrice: number | null } | null = null;
@@ -430,6 +437,7 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     nodeMs,
     memoryWriteMs,
+    traceWriteMs,
     ordersRefused,
   };
 
@@ -473,6 +481,7 @@ function timingJson(t: BacktestTiming): Record<string, unknown> {
     peakRssMiB: r(t.peakRssMiB),
     nodeMs,
     memoryWriteMs: r(t.memoryWriteMs),
+    traceWriteMs: r(t.traceWriteMs),
     ordersRefused: t.ordersRefused,
   };
 }

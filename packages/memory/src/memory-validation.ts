@@ -63,7 +63,7 @@ export function checkOutcome(o: Outcome): void {
 
 export function checkRecall(vector: ArrayLike<number>, o: RecallOptions): number {
   if (!Number.isInteger(o.k) || o.k < 1 || o.k > MAX_RECALL_K) throw new AppError('VALIDATION', `recall k must be a whole number from 1 to ${MAX_RECALL_K}, got ${o.k}`);
-  if (!Number.isSafeInteger(o.asOf) || o.asOf < 0) throw new AppError('VALIDATION', `recall asOf must be a UTC epoch-ms integer, got ${o.asOf}`);
+  if (!Number.isSafeInteger(o.asOf) || o.asOf < 0 || o.asOf > 8.64e15) throw new AppError('VALIDATION', `recall asOf must be a UTC epoch-ms integer, got ${o.asOf}`);
   if (o.scope !== 'same-symbol' && o.scope !== 'all-symbols') throw new AppError('VALIDATION', `recall scope must be same-symbol or all-symbols, got "${String(o.scope)}"`);
   const horizonBars = o.horizonBars ?? DEFAULT_HORIZON_BARS;
   checkKey({ ...o, ts: o.asOf, horizonBars }, 'recall');

@@ -37,8 +37,8 @@ export interface ReplaySetup {
   readonly timeframe: Timeframe;
   readonly bars: readonly WindowBar[];
   readonly market: MarketInfo;
-  readonly limits: RiskLimits;
-  readonly limitsVersion: number;
+  /** the limits in force for the n-th decision (a risk officer may change them mid-run) */
+  readonly limitsAt: (n: number) => { readonly version: number; readonly limits: RiskLimits };
   readonly runScope: string;
   /** bars fed to the FeatureEngine before the first decision */
   readonly warmup: number;
@@ -98,7 +98,7 @@ export async function replayDecisions(
         ask: null,
         market: setup.market,
       },
-      limits: { version: setup.limitsVersion, limits: setup.limits },
+      limits: setup.limitsAt(traces.length),
       tradingState: { schemaVersion: 1, state: 'ACTIVE', reason: 'test', actor: 'test', since: 0, until: null },
       account: SPOT_LONG_ONLY,
     };
@@ -185,17 +185,20 @@ export class SeriesMemory implements MemoryRecaller {
   }
 
   recallSync(vector: ArrayLike<number>, o: MemoryRecallOptions): MemoryRecall {
-    const found: RecalledMemory[] = [];
-    for (let i = 0; i < this.#vectors.length; i++) {
-      const m = this.#meta[i] as Omit<RecalledMemory, 'distance'>;
-      if (m.resolvedAt > o.asOf) continue;
+    // memories are in situation order, so resolvedAt only grows: stop at the first one not known yet
+    let count = 0;
+    while (count < this.#meta.length && (this.#meta[count] as RecalledMemory).resolvedAt <= o.asOf) count++;
+    const dist = new Float64Array(count);
+    const idx: number[] = new Array<number>(count);
+    for (let i = 0; i < count; i++) {
       const v = this.#vectors[i] as Float64Array;
       let d = 0;
       for (let j = 0; j < v.length; j++) d += ((v[j] as number) - (vector[j] as number)) ** 2;
-      found.push({ ...m, distance: Math.sqrt(d) });
+      dist[i] = d;
+      idx[i] = i;
     }
-    found.sort((a, b) => a.distance - b.distance || a.ts - b.ts);
-    const neighbours = found.slice(0, o.k);
+    idx.sort((a, b) => (dist[a] as number) - (dist[b] as number) || a - b);
+    const neighbours: RecalledMemory[] = idx.slice(0, o.k).map((i) => ({ ...(this.#meta[i] as Omit<RecalledMemory, 'distance'>), distance: Math.sqrt(dist[i] as number) }));
     const n = neighbours.length;
     const rets = neighbours.map((m) => m.forwardReturn).sort((a, b) => a - b);
     const mean = n === 0 ? 0 : rets.reduce((s, x) => s + x, 0) / n;
