@@ -140,7 +140,10 @@ describe.skipIf(!pg.ok || !redis.ok)(`executor chaos: 500 orders, 20% faults, 3Ã
     let done = 0;
     // bounded, event-driven wait: check progress in the database after each short tick
     while (done < N) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${done}/${N} orders terminal after ${kills} kills\n${executor?.output().slice(-4000)}`);
+      if (Date.now() > deadline) {
+        const tail = server.log.slice(-30).map((e) => `${e.method} ${e.path} ${e.status} ${e.fault ?? ''}`).join('\n');
+        throw new Error(`timed out: ${done}/${N} orders terminal after ${kills} kills\nexchange log tail:\n${tail}\nexecutor output tail:\n${executor?.output().slice(-4000)}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
       done = await terminal();
       if (!flushed && done >= flushAt) {
