@@ -7,6 +7,7 @@ import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerRiskCommands } from './commands/risk.ts';
 import { registerBacktestCommands } from './commands/backtest.ts';
+import { registerMemoryCommands } from './commands/memory.ts';
 import { createProgram, runProgram } from './program.ts';
 
 const program = createProgram();
@@ -14,5 +15,6 @@ registerDbCommands(program);
 registerDataCommands(program);
 registerRiskCommands(program);
 registerBacktestCommands(program);
+registerMemoryCommands(program);
 
 process.exitCode = await runProgram(program, process.argv);

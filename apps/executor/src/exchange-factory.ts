@@ -1,6 +1,6 @@
 import type { MarketInfo } from '@meridian/contracts';
 import { AppError, type Clock } from '@meridian/core';
-import { createCcxtExchange, PaperExchange, type ExchangeAdapter } from '@meridian/execution';
+import { createCcxtExchange, PaperExchange, type CcxtExchange, type ExchangeAdapter } from '@meridian/execution';
 
 /** The markets the paper exchange lists (Binance spot rules for these pairs). */
 export const PAPER_MARKETS: readonly MarketInfo[] = [
@@ -37,7 +37,7 @@ export async function createExchange(sel: ExchangeSelection, clock: Clock): Prom
       hint: 'set both in the executor environment, or use MERIDIAN_EXCHANGE=paper',
     });
   }
-  return createCcxtExchange({
+  const ex = await createCcxtExchange({
     id: sel.id,
     apiKey: sel.apiKey,
     secret: sel.secret,
@@ -45,5 +45,30 @@ export async function createExchange(sel: ExchangeSelection, clock: Clock): Prom
     ...(sel.sandbox ? { sandbox: true } : {}),
     ...(sel.url ? { urlOverride: sel.url } : {}),
     ...(sel.timeoutMs !== undefined ? { timeoutMs: sel.timeoutMs } : {}),
+  });
+  await loadMarketsWithRetry(ex);
+  return ex;
+}
+
+/**
+ * Load the exchange's markets before anything else, retrying failures. Needed because ccxt caches the
+ * *rejected* `loadMarkets()` promise: after one failed load (a dropped connection at start-up) every later
+ * call fails with the same error without a request, so the adapter could never trade. `loadMarkets(true)`
+ * forces a fresh load. Gives up after `attempts` with EXCHANGE_UNAVAILABLE (the process exits; its
+ * supervisor restarts it).
+ */
+export async function loadMarketsWithRetry(ex: CcxtExchange, attempts = 30, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<void> {
+  let last: unknown;
+  for (let i = 1; i <= attempts; i++) {
+    try {
+      await ex.ccxt.loadMarkets(true);
+      return;
+    } catch (e) {
+      last = e;
+      await sleep(Math.min(2000, 100 * 2 ** (i - 1)));
+    }
+  }
+  throw new AppError('EXCHANGE_UNAVAILABLE', `cannot load the markets of ${ex.id}: ${(last as Error).message}`, {
+    hint: 'check MERIDIAN_EXCHANGE_URL / the network; the executor retries on its next start',
   });
 }

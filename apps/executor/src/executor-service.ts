@@ -125,7 +125,19 @@ export class ExecutorService {
   handle(req: OrderRequest): Promise<StoredOrder> {
     return this.#locked(req.orderId, async () => {
       let order = await this.#store.get(req.orderId);
-      if (!order) order = (await this.#store.createFromRequest(req, this.#clock.now())).order;
+      if (!order) {
+        // fast path for a first delivery: preflight, then NEW and its next step in one transaction
+        const refusal = await this.#preflight(req);
+        const to: OrderStatus = refusal === null ? 'SUBMITTING' : 'REJECTED';
+        if (refusal !== null) this.#o.logger.warn({ orderId: req.orderId, reason: refusal }, 'order REJECTED');
+        const created = await this.#store.createAndTransition(req, to, refusal ?? `sending to ${this.#o.exchange.id}`, this.#clock.now());
+        order = created.order;
+        if (created.inserted && to === 'SUBMITTING') {
+          const done = await this.#submit(order, req);
+          await this.#ackIfHandedOver(done);
+          return done;
+        }
+      }
       const done = await this.#advance(order, order.request ?? req);
       await this.#ackIfHandedOver(done);
       return done;

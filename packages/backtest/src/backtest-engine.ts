@@ -295,7 +295,6 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
       ordersRefused++;
-      if (process.env.BT_DEBUG) console.error(String(e));
     }
   };
 

@@ -68,6 +68,20 @@ export class OrderStore {
     return insertOrder(this.#db, { order, request: req });
   }
 
+  /**
+   * Store a new order and its first step in one transaction (null → NEW → `to`): the executor's fast path,
+   * where the preflight already decided SUBMITTING (or REJECTED). Idempotent: if the order exists, nothing is
+   * written and `inserted` is false.
+   */
+  async createAndTransition(req: OrderRequest, to: OrderStatus, reason: string, at: number): Promise<StoreResult & { inserted: boolean }> {
+    return this.#db.transaction(async (tx) => {
+      const created = await new OrderStore(tx).createFromRequest(req, at);
+      if (!created.inserted) return { order: created.order, report: null, newFills: [], inserted: false };
+      const r = await new OrderStore(tx).transition(created.order, to, reason, at);
+      return { ...r, inserted: true };
+    });
+  }
+
   /** One status change, checked by the state machine. */
   async transition(order: Order, to: OrderStatus, reason: string, at: number, update: OrderUpdate = {}): Promise<StoreResult> {
     const r = transition(order, to, reason, at, update);

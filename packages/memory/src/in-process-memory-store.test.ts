@@ -8,7 +8,7 @@ memoryStoreSpec('InProcessMemoryStore (exact)', async () => ({ store: new InProc
 // the IVF index trains at 64 memories here, so the spec's larger sets go through the approximate path
 // with every list probed (nprobe = nlist): it must then agree exactly with brute force
 memoryStoreSpec('InProcessMemoryStore (IVF, all lists probed)', async () => ({
-  store: new InProcessMemoryStore({ ivf: { trainAt: 64, nlist: 8, nprobe: 8, retrainAt: 200, nlistLarge: 16 } }),
+  store: new InProcessMemoryStore({ ivf: { trainAt: 64, nlist: 8, nprobe: 16, retrainAt: 200, nlistLarge: 16 } }),
   close: async () => undefined,
 }));
 

@@ -67,16 +67,17 @@ export class InProcessMemoryStore implements MemoryStore {
     }));
   }
 
-  store(situations: readonly Situation[]): Promise<StoreResult> {
-    return Promise.resolve(this.storeSync(situations));
+  // async so that a validation error becomes a rejected promise, as in PgMemoryStore
+  async store(situations: readonly Situation[]): Promise<StoreResult> {
+    return this.storeSync(situations);
   }
 
-  resolve(outcomes: readonly Outcome[]): Promise<number> {
-    return Promise.resolve(this.resolveSync(outcomes));
+  async resolve(outcomes: readonly Outcome[]): Promise<number> {
+    return this.resolveSync(outcomes);
   }
 
-  recall(vector: ArrayLike<number>, options: RecallOptions): Promise<MemoryRecall> {
-    return Promise.resolve(this.recallSync(vector, options));
+  async recall(vector: ArrayLike<number>, options: RecallOptions): Promise<MemoryRecall> {
+    return this.recallSync(vector, options);
   }
 
   storeSync(situations: readonly Situation[]): StoreResult {

@@ -6,3 +6,4 @@ export * from './pg-memory-store.ts';
 export * from './synthetic-memories.ts';
 export * from './in-process-memory-store.ts';
 export { IvfIndex, TopK, type IvfOptions, type IvfQuery } from './ivf-index.ts';
+export * from './build-memories.ts';

@@ -7,27 +7,27 @@
  * Until `trainAt` vectors exist the index is one flat list (exact search). At `trainAt` it
  * trains `nlist` centroids; it retrains once more at `retrainAt` with `nlistLarge` centroids
  * (a larger index needs more lists). Each (re)training costs O(sample·nlist·dim·iterations),
- * about 0.1 s and 1–2 s here: a one-off pause, measured in bench/memory.bench.ts.
+ * measured in docs/memory.md: a one-off pause, measured in bench/memory.bench.ts.
  *
  * Entries carry a filter payload (resolvedAt, series) so the search can skip memories that
  * are not yet resolved at asOf or belong to another symbol, and keep probing further lists
  * until k matching neighbours are found (like pgvector's iterative scans).
  */
 export interface IvfOptions {
-  /** flat (exact) until this many vectors (default 4,096) */
+  /** flat (exact) until this many vectors (default 4,096), then nlist (default 64) lists */
   readonly trainAt?: number;
   readonly nlist?: number;
-  /** retrain with nlistLarge lists at this many vectors (default 65,536; Infinity: never) */
+  /** retrain with nlistLarge (default 1,024) lists at this many vectors (default 32,768; Infinity: never) */
   readonly retrainAt?: number;
   readonly nlistLarge?: number;
-  /** lists to probe at least (default 8) */
+  /** lists to probe at least (default 4); more while fewer than k matches were found */
   readonly nprobe?: number;
-  /** at most this many training vectors (default 16,384) */
+  /** at most this many training vectors (default 8,192), evenly spaced over what exists */
   readonly maxTrain?: number;
   readonly iterations?: number;
 }
 
-const DEFAULTS = { trainAt: 4096, nlist: 64, retrainAt: 65_536, nlistLarge: 512, nprobe: 8, maxTrain: 16_384, iterations: 8 } as const;
+const DEFAULTS = { trainAt: 4096, nlist: 64, retrainAt: 32_768, nlistLarge: 1024, nprobe: 4, maxTrain: 8192, iterations: 5 } as const;
 
 class Posting {
   vecs: Float32Array;
@@ -123,6 +123,8 @@ export class IvfIndex {
   #centroids: Float32Array | null = null;
   #nlist = 1;
   #lists: Posting[];
+  #cdist = new Float64Array(1);
+  #probe = new Int32Array(1);
   /** how many times the index was (re)trained, and the total time spent */
   trainings = 0;
   trainMs = 0;
@@ -177,14 +179,29 @@ export class IvfIndex {
       this.#scan(this.#lists[0]!, q, filter, out);
       return;
     }
-    // order lists by centroid distance (nlist ≤ a few hundred: a full sort is cheap next to scanning)
-    const order = this.#order(q);
+    // the nprobe nearest lists by partial selection (a full sort of every centroid would cost
+    // more than the scan); only when they hold fewer than k matches are the rest ordered and probed
+    const dist = this.#centroidDistances(q);
     const nprobe = Math.min(this.#o.nprobe, nlist);
-    let matched = 0;
-    for (let p = 0; p < nlist; p++) {
-      if (p >= nprobe && matched >= out.k) break;
-      matched += this.#scan(this.#lists[order[p]!]!, q, filter, out);
+    const best = this.#probe;
+    let nb = 0;
+    for (let l = 0; l < nlist; l++) {
+      const dl = dist[l]!;
+      if (nb === nprobe && dl >= dist[best[nb - 1]!]!) continue;
+      let i = nb < nprobe ? nb++ : nb - 1;
+      while (i > 0 && dist[best[i - 1]!]! > dl) {
+        best[i] = best[i - 1]!;
+        i--;
+      }
+      best[i] = l;
     }
+    let matched = 0;
+    for (let p = 0; p < nb; p++) matched += this.#scan(this.#lists[best[p]!]!, q, filter, out);
+    if (matched >= out.k) return;
+    const order = new Int32Array(nlist);
+    for (let l = 0; l < nlist; l++) order[l] = l;
+    order.sort((a, b) => dist[a]! - dist[b]! || a - b);
+    for (let p = nb; p < nlist && matched < out.k; p++) matched += this.#scan(this.#lists[order[p]!]!, q, filter, out);
   }
 
   /** exact k nearest (brute force over every entry): the reference for measuring recall */
@@ -257,11 +274,11 @@ export class IvfIndex {
     return best;
   }
 
-  #order(q: Float32Array): Int32Array {
+  #centroidDistances(q: Float32Array): Float64Array {
     const c = this.#centroids!;
     const d = this.dim;
     const nlist = this.#nlist;
-    const dist = new Float64Array(nlist);
+    const dist = this.#cdist;
     for (let l = 0; l < nlist; l++) {
       let s = 0;
       const co = l * d;
@@ -271,10 +288,7 @@ export class IvfIndex {
       }
       dist[l] = s;
     }
-    const order = new Int32Array(nlist);
-    for (let l = 0; l < nlist; l++) order[l] = l;
-    order.sort((a, b) => dist[a]! - dist[b]! || a - b);
-    return order;
+    return dist;
   }
 
   #train(nlist: number): void {
@@ -291,6 +305,8 @@ export class IvfIndex {
     for (let l = 0; l < k; l++) c.set(sample.subarray(Math.floor((l * m) / k) * d, Math.floor((l * m) / k) * d + d), l * d);
     this.#centroids = c;
     this.#nlist = k;
+    this.#cdist = new Float64Array(k);
+    this.#probe = new Int32Array(Math.max(1, Math.min(this.#o.nprobe, k)));
     const assign = new Int32Array(m);
     const sums = new Float64Array(k * d);
     const counts = new Int32Array(k);

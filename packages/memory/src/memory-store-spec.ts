@@ -239,7 +239,7 @@ export function memoryStoreSpec(label: string, open: OpenMemoryStore): void {
       withStore(async (store) => {
         const rng = new SeededRandom(10);
         const [f] = series(rng, 1);
-        const nan = [...f!.s.features];
+        const nan = Array.from(f!.s.features);
         nan[3] = Number.NaN;
         await expect(store.store([{ ...f!.s, features: nan }])).rejects.toThrow(/feature 3 is NaN/);
         await expect(store.store([{ ...f!.s, features: vec(rng, 31) }])).rejects.toThrow(/31 values/);

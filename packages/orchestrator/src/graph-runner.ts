@@ -75,12 +75,10 @@ export interface GraphDecideResult extends DecideResult {
 export class GraphRunner {
   readonly stats: RunStats = emptyStats();
   readonly #graph;
-  readonly #deps: OrchestratorDeps;
 
   constructor(deps: OrchestratorDeps, options: GraphRunnerOptions = {}) {
     if (deps.pendingApproval === 'wait' && !options.checkpointer)
       throw new AppError('CONFIG', 'the graph runner waits for risk officers only with a checkpointer', { hint: 'pass openCheckpointer(config.db).saver, or use pendingApproval: "reject" (backtests)' });
-    this.#deps = deps;
     this.#graph = buildGraph(deps).compile(options.checkpointer ? { checkpointer: options.checkpointer } : {});
   }
 

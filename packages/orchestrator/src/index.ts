@@ -13,3 +13,4 @@ export { DECISION_NODES, type AnyNodeDef } from './nodes/index.ts';
 export { RECALL_NODE_VERSION } from './nodes/recall-node.ts';
 export { RISK_NODE_VERSION } from './nodes/risk-node.ts';
 export { validateOutput, type NodeDef } from './nodes/node-def.ts';
+export * from './approval-service-factory.ts';

@@ -49,9 +49,18 @@ export const liveIds = (clock: Clock): IdFactory => ({
 });
 
 export const deterministicIds: IdFactory = {
-  traceId: (d) => deterministicId(`trace:${d}`),
+  // a bijection of the decision id (unique whenever decision ids are); a SHA-256 per bar cost more than the analysis agent
+  traceId: (d) => invertHex(d, 8),
   orderId: (d, attempt) => deterministicId(`order:${attempt}:${d}`),
 };
+
+const HEX = '0123456789abcdef';
+/** The id with its first `n` hex digits bit-inverted (d ↦ 15 − d): same shape, never equal to the input. */
+function invertHex(id: string, n: number): string {
+  let out = '';
+  for (let i = 0; i < n; i++) out += HEX[15 - parseInt(id[i] ?? '0', 16)];
+  return out + id.slice(n);
+}
 
 /** What a pending_approval verdict does. */
 export type PendingApprovalMode =

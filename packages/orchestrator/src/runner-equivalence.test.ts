@@ -5,8 +5,8 @@ import { comparableTrace } from './decision-trace-builder.ts';
 import { FastRunner } from './fast-runner.ts';
 import { GraphRunner } from './graph-runner.ts';
 import { backtestDeps, type MemorySettings } from './orchestrator-deps.ts';
-import { replayDecisions } from './testing/decision-replay.ts';
-import { ethBtcMemory, ethBtcSetup } from './testing/replay-setup.ts';
+import { replayDecisions } from './test/decision-replay.ts';
+import { ethBtcMemory, ethBtcSetup } from './test/replay-setup.ts';
 
 /**
  * Backtest = live: the fast runner (no LangGraph) and the LangGraph runner, driven bar by bar over

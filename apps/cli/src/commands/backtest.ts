@@ -1,6 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import type { BacktestMemory, BacktestSummary, BacktestTiming } from '@meridian/backtest';
+import type { RiskLimits } from '@meridian/contracts';
+import type { Db } from '@meridian/db';
+import type { MemoryRecaller } from '@meridian/orchestrator';
 
 /**
  * `meridian backtest …`: replay candles through the agents, memory, risk gate and paper exchange
@@ -116,7 +120,7 @@ async function runBacktestCommand(o: BacktestCliOptions): Promise<void> {
   if (from !== null && to !== null && !(from < to)) throw new AppError('VALIDATION', `--from must be before --to`);
   const window = { from, to };
 
-  let limits = { version: 0, limits: { schemaVersion: 1 as const, allowedSymbols: [] as string[], requireStopLoss: false } as import('@meridian/contracts').RiskLimits };
+  let limits = { version: 0, limits: { schemaVersion: 1 as const, allowedSymbols: [] as string[], requireStopLoss: false } as RiskLimits };
   if (o.riskLimits !== undefined) {
     let raw: unknown;
     try {
@@ -154,14 +158,14 @@ async function runBacktestCommand(o: BacktestCliOptions): Promise<void> {
 
   const memorySettings = { enabled: o.memory, k: memoryK, scope: 'same-symbol' as const, horizonBars: horizon };
   const config = { series, timeframe, from, to, capital, feeBps, slippageBps, limits, seed, memory: memorySettings };
-  let store: import('@meridian/backtest').BacktestMemory | null = null;
+  let store: BacktestMemory | null = null;
   if (o.memory) {
     const { InProcessMemoryStore } = await import('@meridian/memory');
     store = new InProcessMemoryStore();
   }
   const runner = bt.createDecisionRunner({
     kind: o.runner,
-    memory: store === null ? null : { recaller: store as unknown as import('@meridian/orchestrator').MemoryRecaller, k: memoryK, scope: 'same-symbol', horizonBars: horizon },
+    memory: store === null ? null : { recaller: store as unknown as MemoryRecaller, k: memoryK, scope: 'same-symbol', horizonBars: horizon },
   });
 
   const tty = Boolean(process.stdout.isTTY && process.stderr.isTTY);
@@ -192,7 +196,7 @@ async function runBacktestCommand(o: BacktestCliOptions): Promise<void> {
   else if (tty) printSummary(result.summary, result.timing, outDir, Boolean(o.demo));
 }
 
-async function withDb<T>(fn: (db: import('@meridian/db').Db) => Promise<T>): Promise<T> {
+async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   const { loadConfig } = await import('@meridian/config');
   const { openDb, migrate } = await import('@meridian/db');
   const db = await openDb(loadConfig().db, { applicationName: 'meridian backtest' });
@@ -214,7 +218,7 @@ function progressBar(): ((fraction: number, text: string) => void) & { done(): v
   return Object.assign(draw, { done: () => process.stderr.write('\n') });
 }
 
-function printSummary(s: import('@meridian/backtest').BacktestSummary, t: import('@meridian/backtest').BacktestTiming, outDir: string, demo: boolean): void {
+function printSummary(s: BacktestSummary, t: BacktestTiming, outDir: string, demo: boolean): void {
   const f = (x: number | null, d = 2) => (x === null ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: 0 }));
   const rows: [string, string][] = [
     ['symbols', `${s.symbols.join(', ')} ${s.timeframe}`],

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { AppError } from '@meridian/core';
 import type { TradingState } from '@meridian/contracts';
 import type { Db } from '@meridian/db';
+import { registerRiskApprovalCommands } from './risk-approvals.ts';
 
 /**
  * `meridian risk …`: risk officers' commands — versioned limits (show, set, history, diff) and
@@ -12,6 +13,7 @@ import type { Db } from '@meridian/db';
  */
 export function registerRiskCommands(program: Command): void {
   const risk = program.command('risk').description('risk limits (versioned, audited) and the trading state: show, set, history, diff, halt, resume');
+  registerRiskApprovalCommands(risk);
 
   risk
     .command('show')

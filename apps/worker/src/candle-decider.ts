@@ -1,0 +1,209 @@
+import { SPOT_LONG_ONLY } from '@meridian/agents';
+import { SCHEMA_VERSION, TIMEFRAME_MS, type Candle, type DecisionTrace, type MarketSnapshot, type TradingState } from '@meridian/contracts';
+import { AppError, isAppError, uuidv7, type Clock, type Logger } from '@meridian/core';
+import { changeTradingState, latestRiskLimits, readCandles, readTradingState, upsertCandles, type Db } from '@meridian/db';
+import { FEATURE_VERSION, type Bar } from '@meridian/market';
+import type { MemoryStore } from '@meridian/memory';
+import type { DecisionContext } from '@meridian/orchestrator';
+import { assessTradingState, initialTradingState, type VersionedLimits } from '@meridian/risk';
+import { splitSymbol, type MarketCatalog } from './market-catalog.ts';
+import type { PortfolioView } from './portfolio-view.ts';
+import { SeriesState, WARMUP_BARS, seriesName, type SeriesKey } from './series-state.ts';
+
+/** The part of the orchestrator's runners (GraphRunner, FastRunner) the worker calls. */
+export interface DecisionRunner {
+  decide(context: DecisionContext): Promise<{ readonly trace: DecisionTrace; readonly inserted: boolean }>;
+}
+
+export interface CandleDeciderOptions {
+  readonly db: Db;
+  readonly runner: DecisionRunner;
+  /** where situations and outcomes are written (the runner's recall reads the same store); null: memory off */
+  readonly memory: MemoryStore | null;
+  readonly horizonBars: number;
+  readonly clock: Clock;
+  readonly portfolio: PortfolioView;
+  readonly markets: MarketCatalog;
+  /** default 'live' */
+  readonly runScope?: string;
+  /** at most this many stored-but-undecided bars are decided before the event's bar (default 100) */
+  readonly maxCatchUpBars?: number;
+  readonly logger?: Logger;
+}
+
+export type CandleOutcome =
+  /** decided: the event's bar and any stored bars between it and the last decided one, in time order */
+  | { readonly status: 'decided'; readonly traces: readonly DecisionTrace[] }
+  /** the bar already has its decision (a redelivered event, or a catch-up by another worker) */
+  | { readonly status: 'duplicate' }
+  /** older than the series' last decision and never decided: stored, not decided (decisions run in time order) */
+  | { readonly status: 'late' }
+  /** not enough stored history for the indicators yet: stored, not decided */
+  | { readonly status: 'warming'; readonly bars: number };
+
+/** advisory-lock class for "one decider per series" (two-key form, so it cannot collide with single-key locks) */
+const SERIES_LOCK_CLASS = 0x4d455249;
+
+/**
+ * Handles one closed-candle event; everything after the candle upsert is ONE database transaction:
+ * 1. (before the transaction, committed on its own) upsert the candle; then take the series'
+ *    transaction-scoped advisory lock, so workers serialise per series and run series in parallel;
+ * 2. compare with the series' last decided bar: already decided → `duplicate`; older → `late`;
+ * 3. bring this worker's SeriesState up to the bar before the first undecided one from stored
+ *    candles (warm-up of WARMUP_BARS on first sight, or the bars other workers decided meanwhile);
+ * 4. for each undecided stored bar up to the event's, in time order: update features and memory
+ *    (store the situation, resolve the outcome h bars back), build the portfolio, assess the
+ *    trading state against the loss limits (persisting any transition), and run the graph — whose
+ *    recorder stores the trace, its outbox row and any pending approval inside this transaction.
+ * A failure rolls everything back and drops the in-memory state of the series (rebuilt next time).
+ */
+export class CandleDecider {
+  readonly #o: CandleDeciderOptions;
+  readonly #states = new Map<string, SeriesState>();
+  readonly #runScope: string;
+  readonly #maxCatchUp: number;
+
+  constructor(o: CandleDeciderOptions) {
+    this.#o = o;
+    this.#runScope = o.runScope ?? 'live';
+    this.#maxCatchUp = o.maxCatchUpBars ?? 100;
+    if (!Number.isInteger(this.#maxCatchUp) || this.#maxCatchUp < 1) throw new AppError('VALIDATION', `maxCatchUpBars must be a whole number ≥ 1, got ${this.#maxCatchUp}`);
+  }
+
+  /** series this worker holds state for */
+  get seriesCount(): number {
+    return this.#states.size;
+  }
+
+  async handle(candle: Candle): Promise<CandleOutcome> {
+    const key: SeriesKey = { exchange: candle.exchange, symbol: candle.symbol, timeframe: candle.timeframe };
+    const name = seriesName(key);
+    try {
+      // committed on its own first, so a worker deciding a later bar of the series can already see it
+      await upsertCandles(this.#o.db, [candle]);
+      return await this.#o.db.transaction((tx) => this.#handle(tx, key, name, candle));
+    } catch (e) {
+      this.#states.delete(name);
+      throw e;
+    }
+  }
+
+  async #handle(tx: Db, key: SeriesKey, name: string, candle: Candle): Promise<CandleOutcome> {
+    const tf = TIMEFRAME_MS[key.timeframe];
+    await tx.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [SERIES_LOCK_CLASS, name]);
+    const close = candle.ts + tf;
+    const last = (
+      await tx.query<{ last: number | null }>(
+        'SELECT max(as_of) AS last FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND run_scope = $4',
+        [key.exchange, key.symbol, key.timeframe, this.#runScope],
+      )
+    ).rows[0]?.last ?? null;
+    if (last !== null && close <= last) {
+      const had = await tx.query('SELECT 1 FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND as_of = $4 AND run_scope = $5', [
+        key.exchange,
+        key.symbol,
+        key.timeframe,
+        close,
+        this.#runScope,
+      ]);
+      return had.rowCount > 0 ? { status: 'duplicate' } : { status: 'late' };
+    }
+    // `last` is the close time of the last decided bar = the open time of the first undecided one
+    const from = last === null ? candle.ts : Math.max(last, candle.ts - (this.#maxCatchUp - 1) * tf);
+    const bars = await readCandles(tx, { ...key, from, to: close });
+    const first = bars[0]?.ts ?? candle.ts;
+    const state = await this.#syncState(tx, key, name, first);
+
+    const traces: DecisionTrace[] = [];
+    for (const bar of bars) {
+      const step = state.feed(bar);
+      const memory = this.#o.memory;
+      if (memory !== null && step.memory !== null) {
+        if (step.memory.outcome !== null) await memory.resolve([step.memory.outcome]);
+        if (step.memory.situation !== null) await memory.store([step.memory.situation]);
+      }
+      if (step.features === null) continue;
+      traces.push(await this.#decide(tx, state, bar, step.features));
+    }
+    if (traces.length === 0) return { status: 'warming', bars: state.engine.bars };
+    return { status: 'decided', traces };
+  }
+
+  /** The series state, fed up to (not including) the bar opening at `first`. */
+  async #syncState(tx: Db, key: SeriesKey, name: string, first: number): Promise<SeriesState> {
+    let st = this.#states.get(name);
+    const tf = TIMEFRAME_MS[key.timeframe];
+    // ahead (a redelivered warming bar) or far behind: rebuilding from the warm-up window is simpler and cheaper
+    if (st !== undefined && st.lastTs !== null && (st.lastTs >= first || first - st.lastTs > WARMUP_BARS * tf)) st = undefined;
+    const since = st !== undefined && st.lastTs !== null ? st.lastTs + tf : first - WARMUP_BARS * tf;
+    if (st === undefined) {
+      st = new SeriesState(key, this.#o.memory === null ? null : this.#o.horizonBars);
+      this.#states.set(name, st);
+    }
+    // bars decided by someone else (or history): they update the state only; their memory was written when they were decided
+    for (const b of await readCandles(tx, { ...key, from: since, to: first })) st.feed(b);
+    return st;
+  }
+
+  async #decide(tx: Db, state: SeriesState, bar: Bar, features: Float64Array): Promise<DecisionTrace> {
+    const { key } = state;
+    const asOf = bar.ts + state.tf;
+    const now = this.#o.clock.now();
+    const { quote } = splitSymbol(key.symbol);
+    const stored = await latestRiskLimits(tx);
+    if (!stored)
+      throw new AppError('CONFIG', 'no risk limits are stored, so no decision can pass the risk gate', {
+        hint: 'a risk officer sets them with `meridian risk set <limits.json>`',
+      });
+    const limits: VersionedLimits = { version: stored.version, limits: stored.limits };
+    const portfolio = await this.#o.portfolio.snapshot(tx, { exchange: key.exchange, quote, asOf, now, mark: { symbol: key.symbol, price: bar.close } });
+    const tradingState = await this.#assessTradingState(tx, portfolio, limits, now);
+    const market: MarketSnapshot = {
+      schemaVersion: SCHEMA_VERSION,
+      exchange: key.exchange,
+      symbol: key.symbol,
+      timeframe: key.timeframe,
+      asOf,
+      lastPrice: bar.close,
+      lastCandleTs: bar.ts,
+      dataTs: asOf,
+      bid: null,
+      ask: null,
+      market: this.#o.markets.get(key.symbol, bar.close, this.#o.portfolio.capitalOf(quote)),
+    };
+    const ctx: DecisionContext = {
+      decisionId: uuidv7(now),
+      runScope: this.#runScope,
+      subject: { ...key, asOf },
+      window: state.window,
+      indicators: state.engine.indicators,
+      featureVersion: FEATURE_VERSION,
+      features,
+      portfolio,
+      market,
+      limits,
+      tradingState,
+      account: SPOT_LONG_ONLY,
+    };
+    return (await this.#o.runner.decide(ctx)).trace;
+  }
+
+  /** The loss limits' verdict on the trading state now; transitions are stored (with their audit entries) in this transaction. */
+  async #assessTradingState(tx: Db, portfolio: DecisionContext['portfolio'], limits: VersionedLimits, now: number): Promise<TradingState> {
+    const current = await readTradingState(tx, initialTradingState(now));
+    const a = assessTradingState(portfolio, limits.limits, current.state, now);
+    let version = current.version;
+    for (const t of a.transitions) {
+      try {
+        const r = await changeTradingState(tx, { kind: t.kind, to: t.to, actor: t.actor, reason: t.reason, at: t.at, until: t.until, expectedVersion: version });
+        version = r.state.version;
+        this.#o.logger?.warn({ from: t.from, to: t.to, kind: t.kind, reason: t.reason }, 'trading state changed by the loss limits');
+      } catch (e) {
+        // someone changed the state meanwhile (an officer, another worker): decide on what is stored now
+        if (!isAppError(e) || e.code !== 'CONFLICT') throw e;
+        return (await readTradingState(tx, initialTradingState(now))).state;
+      }
+    }
+    return a.state;
+  }
+}

@@ -1,0 +1,7 @@
+export * from './candle-decider.ts';
+export * from './series-state.ts';
+export * from './portfolio-view.ts';
+export * from './market-catalog.ts';
+export * from './worker-service.ts';
+export * from './open-worker.ts';
+export { parseWorkerFlags, parseCapital, USAGE as WORKER_USAGE } from './worker-flags.ts';

@@ -1,0 +1,152 @@
+import { requireSigningKey, type Config } from '@meridian/config';
+import type { MarketInfo, MemoryScope } from '@meridian/contracts';
+import { systemClock, type Clock, type Logger } from '@meridian/core';
+import type { Db } from '@meridian/db';
+import { DEFAULT_HORIZON_BARS, PgMemoryStore } from '@meridian/memory';
+import {
+  DETERMINISTIC_AGENTS,
+  DbDecisionRecorder,
+  FastRunner,
+  GraphRunner,
+  expireOverdueApprovals,
+  liveIds,
+  openCheckpointer,
+  type Checkpointer,
+  type OrchestratorDeps,
+} from '@meridian/orchestrator';
+import type { JobQueue } from '@meridian/queue';
+import { CandleDecider, type CandleOutcome } from './candle-decider.ts';
+import { KNOWN_MARKETS, MarketCatalog } from './market-catalog.ts';
+import { PortfolioView } from './portfolio-view.ts';
+import { WorkerService } from './worker-service.ts';
+import type { Candle } from '@meridian/contracts';
+
+export interface WorkerSettings {
+  /** 'graph': LangGraph with a checkpointer, pending approvals wait in it (default); 'fast': the same nodes without LangGraph */
+  readonly runner: 'graph' | 'fast';
+  /** candle events at once in this process (default 2) */
+  readonly concurrency: number;
+  /** starting capital per quote currency (the account the portfolio view reconstructs), e.g. { USDT: 100000 } */
+  readonly capital: Readonly<Record<string, number>>;
+  /** null: memory off (no recall, no situations written) */
+  readonly memory: { readonly k: number; readonly horizonBars: number; readonly scope: MemoryScope } | null;
+  readonly maxCatchUpBars: number;
+  /** market rules in addition to (and overriding) the built-in table */
+  readonly markets: readonly MarketInfo[];
+  /** how often overdue pending approvals are marked expired (default 30 s; 0 = never) */
+  readonly expireApprovalsEveryMs: number;
+}
+
+export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
+  runner: 'graph',
+  concurrency: 2,
+  capital: { USDT: 100_000 },
+  memory: { k: 20, horizonBars: DEFAULT_HORIZON_BARS, scope: 'same-symbol' },
+  maxCatchUpBars: 100,
+  markets: [],
+  expireApprovalsEveryMs: 30_000,
+};
+
+export interface OpenWorkerOptions {
+  readonly config: Config;
+  readonly db: Db;
+  readonly queue: JobQueue;
+  readonly logger: Logger;
+  readonly settings?: Partial<WorkerSettings>;
+  readonly clock?: Clock;
+  readonly onHandled?: (candle: Candle, outcome: CandleOutcome, ms: number) => void;
+}
+
+export interface Worker {
+  readonly service: WorkerService;
+  readonly decider: CandleDecider;
+  readonly settings: WorkerSettings;
+  /** stop taking jobs, finish the running ones, close the checkpointer (the caller closes queue and db) */
+  stop(): Promise<void>;
+}
+
+/**
+ * Build the worker from the config: the signing key (required — a worker that cannot sign cannot
+ * approve), the deterministic agents, the pgvector memory, the live recorder (traces, outbox rows,
+ * pending approvals in one transaction) and the runner. Does not start consuming: call
+ * `worker.service.start()`.
+ */
+export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
+  const settings: WorkerSettings = { ...DEFAULT_WORKER_SETTINGS, ...o.settings };
+  const signing = requireSigningKey(o.config);
+  const clock = o.clock ?? systemClock;
+  const store = settings.memory ? new PgMemoryStore(o.db, { now: () => clock.now() }) : null;
+  const recorder = new DbDecisionRecorder(o.db, clock);
+  const deps: OrchestratorDeps = {
+    agents: DETERMINISTIC_AGENTS,
+    memory: store && settings.memory ? { recaller: store, k: settings.memory.k, scope: settings.memory.scope, horizonBars: settings.memory.horizonBars } : null,
+    clock,
+    ids: liveIds(clock),
+    signing,
+    approvalTtlMs: o.config.risk.approvalTtlMs,
+    pendingApprovalTtlMs: o.config.risk.pendingApprovalTtlMs,
+    pendingApproval: 'wait',
+    recorder,
+  };
+  let checkpointer: Checkpointer | undefined;
+  let graph: GraphRunner | null = null;
+  if (settings.runner === 'graph') {
+    checkpointer = await openCheckpointerWithRetry(o.config.db);
+    graph = new GraphRunner(deps, { checkpointer: checkpointer.saver });
+  }
+  const runner = graph ?? new FastRunner(deps);
+  const decider = new CandleDecider({
+    db: o.db,
+    runner,
+    memory: store,
+    horizonBars: settings.memory?.horizonBars ?? DEFAULT_HORIZON_BARS,
+    clock,
+    portfolio: new PortfolioView(settings.capital),
+    markets: new MarketCatalog([...KNOWN_MARKETS, ...settings.markets]),
+    maxCatchUpBars: settings.maxCatchUpBars,
+    logger: o.logger,
+  });
+  const approvals = { recorder, graph, clock, ids: deps.ids, signing, approvalTtlMs: deps.approvalTtlMs };
+  const service = new WorkerService({
+    queue: o.queue,
+    decider,
+    logger: o.logger,
+    concurrency: settings.concurrency,
+    ...(o.onHandled ? { onHandled: o.onHandled } : {}),
+    ...(settings.expireApprovalsEveryMs > 0
+      ? {
+          housekeeping: {
+            everyMs: settings.expireApprovalsEveryMs,
+            run: async () => {
+              const expired = await expireOverdueApprovals(approvals);
+              if (expired.length > 0) o.logger.info({ decisions: expired.map((t) => t.decisionId) }, 'pending approvals expired');
+            },
+          },
+        }
+      : {}),
+  });
+  return {
+    service,
+    decider,
+    settings,
+    async stop() {
+      await service.stop();
+      await checkpointer?.close();
+    },
+  };
+}
+
+/**
+ * PostgresSaver.setup() runs CREATE SCHEMA/TABLE IF NOT EXISTS, which can still fail with a unique
+ * violation when two workers start at the same moment; the loser simply tries again.
+ */
+async function openCheckpointerWithRetry(db: Config['db'], attempts = 4): Promise<Checkpointer> {
+  for (let i = 1; ; i++) {
+    try {
+      return await openCheckpointer(db);
+    } catch (e) {
+      if (i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 100 * i + Math.random() * 100));
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import { parseConfig } from '@meridian/config';
+import type { Candle } from '@meridian/contracts';
+import { createLogger, isAppError } from '@meridian/core';
+import { getTradingState, listAudit, migrate, openDb, setRiskLimits, upsertCandles, upsertPosition, type Db } from '@meridian/db';
+import { InProcessQueue } from '@meridian/queue';
+import { freshPgDatabase, probePostgres } from '@meridian/test/support';
+import { openWorker, type Worker } from '../../apps/worker/src/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ETH_BTC_CANDLES, PERMISSIVE_LIMITS, TEST_SIGNING_KEY } from './worker-fixtures.ts';
+
+const pg = await probePostgres();
+const TF = 300_000;
+const WARM = 220;
+
+describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`, () => {
+  let fresh: Awaited<ReturnType<typeof freshPgDatabase>>;
+  let db: Db;
+  const workers: Worker[] = [];
+  const all = ETH_BTC_CANDLES();
+  const series = all.slice(0, WARM + 40);
+  const c = (i: number): Candle => series[WARM + i]!;
+  const silent = createLogger({ name: 'worker-test', level: 'silent' });
+
+  beforeAll(async () => {
+    fresh = await freshPgDatabase('worker_decider');
+    db = await openDb({ kind: 'postgres', url: fresh.url });
+    await migrate(db);
+    await setRiskLimits(db, { limits: PERMISSIVE_LIMITS, author: 'test', reason: 'permissive limits for the worker test', at: Date.now() });
+    // history up to the first decided bar; later bars arrive through the events (and some are pre-stored below)
+    await upsertCandles(db, series.slice(0, WARM));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const w of workers) await w.stop();
+    await db?.close();
+    await fresh?.[Symbol.asyncDispose]();
+  });
+
+  async function worker(runner: 'graph' | 'fast', env: Record<string, string> = { MERIDIAN_RISK_SIGNING_KEY: TEST_SIGNING_KEY }): Promise<Worker> {
+    const config = parseConfig({ DATABASE_URL: fresh.url, ...env });
+    const w = await openWorker({ config, db, queue: new InProcessQueue(), logger: silent, settings: { runner, capital: { BTC: 1 }, expireApprovalsEveryMs: 0 } });
+    workers.push(w);
+    return w;
+  }
+
+  const tracesOf = async (symbol = 'ETH/BTC') =>
+    (await db.query<{ as_of: number; n: number }>('SELECT as_of, count(*)::int AS n FROM decision_traces WHERE symbol = $1 GROUP BY as_of ORDER BY as_of', [symbol])).rows;
+
+  it('decides each bar once, in time order, catching up stored bars other events have not reached yet', async () => {
+    const w = await worker('graph');
+    const first = await w.decider.handle(c(0));
+    expect(first.status).toBe('decided');
+    // bars 1-3 are stored (e.g. by the feed) but their events are still queued: the event for bar 4 decides 1-4 in order
+    await upsertCandles(db, [c(1), c(2), c(3)]);
+    const r = await w.decider.handle(c(4));
+    expect(r.status === 'decided' && r.traces.map((t) => t.asOf)).toEqual([1, 2, 3, 4].map((i) => c(i).ts + TF));
+    // the queued events for bars 2 and 4 now find their decisions
+    expect((await w.decider.handle(c(2))).status).toBe('duplicate');
+    expect((await w.decider.handle(c(4))).status).toBe('duplicate');
+    expect(await tracesOf()).toEqual([0, 1, 2, 3, 4].map((i) => ({ as_of: c(i).ts + TF, n: 1 })));
+  });
+
+  it('a second worker (its own state, same database) continues the series without deciding a bar twice', async () => {
+    const a = await worker('fast');
+    const b = await worker('graph');
+    expect((await a.decider.handle(c(5))).status).toBe('decided');
+    expect((await b.decider.handle(c(6))).status).toBe('decided');
+    expect((await a.decider.handle(c(6))).status).toBe('duplicate');
+    expect((await a.decider.handle(c(7))).status).toBe('decided');
+    // two events at once (both bars stored by the feed first): the series lock serialises the workers;
+    // whichever runs first, each bar gets one decision (the later bar may catch up the earlier one)
+    await upsertCandles(db, [c(8), c(9)]);
+    const [x, y] = await Promise.all([a.decider.handle(c(8)), b.decider.handle(c(9))]);
+    expect(y.status).toBe('decided');
+    expect(['decided', 'duplicate']).toContain(x.status);
+    const rows = await tracesOf();
+    expect(rows.map((r) => r.n)).toEqual(Array(10).fill(1));
+    expect(rows.map((r) => r.as_of)).toEqual([...Array(10).keys()].map((i) => c(i).ts + TF));
+  });
+
+  it('an event older than the last decision is stored but not decided (decisions never go back in time)', async () => {
+    const w = await worker('fast');
+    // bar 12 decided; bar 11 was never stored before its event arrives late
+    await upsertCandles(db, [c(10)]);
+    expect((await w.decider.handle(c(10))).status).toBe('decided');
+    expect((await w.decider.handle(c(12))).status).toBe('decided');
+    expect((await w.decider.handle(c(11))).status).toBe('late');
+    expect((await db.query('SELECT 1 FROM candles WHERE symbol = $1 AND ts = $2', ['ETH/BTC', c(11).ts])).rowCount).toBe(1);
+    expect((await tracesOf()).some((r) => r.as_of === c(11).ts + TF)).toBe(false);
+  });
+
+  it('a series without enough history is stored and reported as warming, with no trace', async () => {
+    const w = await worker('fast');
+    const other = ETH_BTC_CANDLES().slice(0, 30).map((x) => ({ ...x, symbol: 'LTC/BTC' }));
+    await upsertCandles(db, other.slice(0, 29));
+    const r = await w.decider.handle(other[29]!);
+    expect(r).toEqual({ status: 'warming', bars: 30 });
+    expect(await tracesOf('LTC/BTC')).toEqual([]);
+  });
+
+  it('every order is in the outbox, written in the same transaction as its trace; memories are written per decided bar', async () => {
+    const w = await worker('graph');
+    for (let i = 13; i < 40; i++) await w.decider.handle(c(i));
+    const orders = await db.query<{ same_tx: boolean; same_time: boolean }>(
+      `SELECT t.xmin::text = o.xmin::text AS same_tx, t.created_at = o.created_at AS same_time
+         FROM decision_traces t JOIN outbox o ON o.order_id = (t.trace->'orderRequest'->>'orderId')::uuid
+        WHERE t.trace->'orderRequest' <> 'null'::jsonb`,
+    );
+    const withOrder = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM decision_traces WHERE trace->'orderRequest' <> 'null'::jsonb`)).rows[0]!.n;
+    expect(withOrder).toBeGreaterThan(0);
+    expect(orders.rows).toHaveLength(withOrder);
+    expect(orders.rows.every((r) => r.same_tx && r.same_time)).toBe(true);
+    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]!.n).toBe(withOrder);
+    // one situation per decided bar of this series, and outcomes resolved 12 bars back
+    const mem = (await db.query<{ n: number; resolved: number }>("SELECT count(*)::int AS n, count(resolved_at)::int AS resolved FROM memories WHERE symbol = 'ETH/BTC'")).rows[0]!;
+    const decided = (await tracesOf()).length;
+    expect(mem.n).toBe(decided);
+    expect(mem.resolved).toBeGreaterThan(0);
+  });
+
+  it('a drawdown beyond the limit halts trading (stored with its audit entry) before the bar is decided', async () => {
+    const w = await worker('fast');
+    await setRiskLimits(db, { limits: { ...PERMISSIVE_LIMITS, maxDrawdownPct: 10 }, author: 'test', reason: 'drawdown limit', at: Date.now() });
+    // a position bought far above the market: equity is well below the starting capital
+    await upsertPosition(db, { exchange: 'binance', symbol: 'ETH/BTC', quantity: 5, avgEntryPrice: 0.2, realizedPnl: 0, openedAt: 1, updatedAt: 1 });
+    await upsertCandles(db, [series[WARM + 40 - 1]!]);
+    const r = await w.decider.handle(all[WARM + 40]!);
+    expect(r.status).toBe('decided');
+    expect((await getTradingState(db))?.state.state).toBe('HALTED');
+    expect((await listAudit(db, { entity: 'trading_state:global' })).map((a) => a.action)).toContain('trading_state.drawdown');
+  });
+
+  it('refuses to start without the signing key', async () => {
+    let code = '';
+    try {
+      await worker('fast', {});
+    } catch (e) {
+      code = isAppError(e) ? `${e.code}: ${e.message}` : String(e);
+    }
+    expect(code).toBe('CONFIG: MERIDIAN_RISK_SIGNING_KEY is not set');
+  });
+});

@@ -1,0 +1,148 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { Candle } from '@meridian/contracts';
+import { migrate, openDb, setRiskLimits, upsertCandles, type Db } from '@meridian/db';
+import { BullMqQueue, candleClosedJob } from '@meridian/queue';
+import { freshPgDatabase, probePostgres, probeRedis } from '@meridian/test/support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ETH_BTC_CANDLES, PERMISSIVE_LIMITS, TEST_SIGNING_KEY } from './worker-fixtures.ts';
+
+/**
+ * Services mode end to end: server Postgres, BullMQ on Redis (own DB index and key prefix), TWO
+ * worker processes, 500 real candle events published with duplicates and redeliveries.
+ */
+const pg = await probePostgres();
+const redis = pg.ok ? await probeRedis() : { ok: false, url: '', skipNote: '' };
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TF = 300_000;
+const WARM = 220;
+const EVENTS = 500;
+/** a Redis DB index no other suite uses; the prefix is unique per run as well */
+const REDIS_DB = 11;
+
+interface Proc {
+  readonly child: ChildProcess;
+  readonly out: string[];
+  started: Promise<void>;
+}
+
+describe.skipIf(!pg.ok || !redis.ok)(`worker in services mode: two processes, 500 candles${pg.skipNote}${redis.skipNote}`, () => {
+  let fresh: Awaited<ReturnType<typeof freshPgDatabase>>;
+  let db: Db;
+  let queue: BullMqQueue;
+  const procs: Proc[] = [];
+  const candles = ETH_BTC_CANDLES().slice(0, WARM + EVENTS);
+  const events = candles.slice(WARM);
+  const prefix = `mwe2e${process.pid}${Math.random().toString(36).slice(2, 7)}`;
+  const redisUrl = (() => {
+    const u = new URL(redis.url || 'redis://127.0.0.1:6379');
+    u.pathname = `/${REDIS_DB}`;
+    return u.toString();
+  })();
+
+  function startWorker(name: string): Proc {
+    const child = spawn(process.execPath, ['--conditions=@meridian/source', '--import', 'tsx', 'apps/worker/src/main.ts', '--capital', 'BTC=1', '--concurrency', '2'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env['PATH'],
+        DATABASE_URL: fresh.url,
+        REDIS_URL: redisUrl,
+        MERIDIAN_QUEUE_PREFIX: prefix,
+        MERIDIAN_RISK_SIGNING_KEY: TEST_SIGNING_KEY,
+        MERIDIAN_LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: string[] = [];
+    const started = new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (b: Buffer) => {
+        for (const line of b.toString().split('\n')) if (line) out.push(line);
+        if (out.some((l) => l.includes('"worker started"'))) resolve();
+      });
+      child.stderr?.on('data', (b: Buffer) => out.push(`[stderr] ${b.toString()}`));
+      child.on('exit', (code) => reject(new Error(`worker ${name} exited with ${code} before starting:\n${out.join('\n')}`)));
+    });
+    const p = { child, out, started };
+    procs.push(p);
+    return p;
+  }
+
+  const countTraces = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM decision_traces')).rows[0]!.n;
+
+  async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!(await cond())) {
+      if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; worker output:\n${procs.map((p) => p.out.slice(-20).join('\n')).join('\n---\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  beforeAll(async () => {
+    fresh = await freshPgDatabase('worker_services_e2e');
+    db = await openDb({ kind: 'postgres', url: fresh.url });
+    await migrate(db);
+    await setRiskLimits(db, { limits: PERMISSIVE_LIMITS, author: 'e2e', reason: 'permissive limits so some decisions are approved', at: Date.now() });
+    // the feed stores candles before it publishes them: history for the warm-up, and the 500 event bars
+    await upsertCandles(db, candles);
+    queue = new BullMqQueue({ url: redisUrl, prefix });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await queue?.close();
+    await db?.close();
+    await fresh?.[Symbol.asyncDispose]();
+  });
+
+  it('every candle gets exactly one trace, orders are in the outbox in their trace transaction, SIGTERM exits 0', async () => {
+    const a = startWorker('a');
+    const b = startWorker('b');
+    await Promise.all([a.started, b.started]);
+
+    // publish in time order, with every 10th event sent twice right away (deduplicated while queued)
+    const publish = async (c: Candle) => queue.add(candleClosedJob, c);
+    let deduped = 0;
+    for (let i = 0; i < events.length; i++) {
+      await publish(events[i]!);
+      if (i % 10 === 0 && !(await publish(events[i]!)).added) deduped++;
+    }
+    await waitFor('500 traces', async () => (await countTraces()) >= EVENTS, 100_000);
+
+    // redeliveries of finished events (their jobs are gone from Redis, so these are new jobs)
+    const redelivered = events.filter((_, i) => i % 25 === 3);
+    for (const c of redelivered) await publish(c);
+    await waitFor('the redeliveries to be consumed', async () => (await queue.pendingCount(candleClosedJob)) === 0, 30_000);
+
+    // graceful stop: both finish what they run and exit 0
+    const exits = procs.map((p) => once(p.child, 'exit') as Promise<[number | null, string | null]>);
+    for (const p of procs) p.child.kill('SIGTERM');
+    const codes = await Promise.all(exits);
+    expect(codes.map(([code]) => code)).toEqual([0, 0]);
+    for (const p of procs) expect(p.out.some((l) => l.includes('"worker stopped"'))).toBe(true);
+
+    // exactly one trace per candle, and only for the published candles
+    const rows = (await db.query<{ as_of: number; n: number }>('SELECT as_of, count(*)::int AS n FROM decision_traces GROUP BY as_of ORDER BY as_of')).rows;
+    expect(rows.map((r) => r.as_of)).toEqual(events.map((c) => c.ts + TF));
+    expect(rows.every((r) => r.n === 1)).toBe(true);
+
+    // approved decisions: the outbox row carries the trace's order and decision id, written by the same transaction
+    const orders = (
+      await db.query<{ decision_id: string; payload_decision: string; same_tx: boolean; same_time: boolean }>(
+        `SELECT t.decision_id::text, o.payload->>'decisionId' AS payload_decision,
+                t.xmin::text = o.xmin::text AS same_tx, t.created_at = o.created_at AS same_time
+           FROM decision_traces t LEFT JOIN outbox o ON o.order_id = (t.trace->'orderRequest'->>'orderId')::uuid
+          WHERE t.trace->'orderRequest' <> 'null'::jsonb`,
+      )
+    ).rows;
+    expect(orders.length).toBeGreaterThan(0);
+    for (const o of orders) expect(o).toEqual({ decision_id: o.decision_id, payload_decision: o.decision_id, same_tx: true, same_time: true });
+    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]!.n).toBe(orders.length);
+
+    // the work was shared, and the duplicates were seen and dropped
+    const decidedBy = procs.map((p) => p.out.filter((l) => l.includes('"msg":"decided"')).length);
+    expect(decidedBy.every((n) => n > 0)).toBe(true);
+    expect(decidedBy[0]! + decidedBy[1]!).toBe(EVENTS);
+    expect(deduped).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,25 @@
+import { parseConfig } from '@meridian/config';
+import { createLogger } from '@meridian/core';
+import { migrate, openDb, setRiskLimits, upsertCandles } from '@meridian/db';
+import { InProcessQueue } from '@meridian/queue';
+import { freshPgDatabase } from '@meridian/test/support';
+import { openWorker } from '../../apps/worker/src/index.ts';
+import { ETH_BTC_CANDLES, PERMISSIVE_LIMITS, TEST_SIGNING_KEY } from './worker-fixtures.ts';
+const fresh = await freshPgDatabase('lat');
+const db = await openDb({ kind: 'postgres', url: fresh.url });
+await migrate(db);
+await setRiskLimits(db, { limits: PERMISSIVE_LIMITS, author: 't', reason: 'x', at: Date.now() });
+const all = ETH_BTC_CANDLES();
+await upsertCandles(db, all.slice(0, 220));
+const stats = new Map<string, { n: number; ms: number }>();
+const orig = db.query.bind(db);
+(db as any).query = async (sql: string, p?: any) => { const t0 = performance.now(); try { return await orig(sql, p); } finally { const k = sql.replace(/\s+/g, ' ').slice(0, 70); const s = stats.get(k) ?? { n: 0, ms: 0 }; s.n++; s.ms += performance.now() - t0; stats.set(k, s); } };
+const w = await openWorker({ config: parseConfig({ DATABASE_URL: fresh.url, MERIDIAN_RISK_SIGNING_KEY: TEST_SIGNING_KEY }), db, queue: new InProcessQueue(), logger: createLogger({ name: 'x', level: 'silent' }),
+  settings: { runner: 'fast', capital: { BTC: 1 }, memory: { k: 20, horizonBars: 12, scope: 'same-symbol' }, expireApprovalsEveryMs: 0 } });
+await w.decider.handle(all[220]!);
+stats.clear();
+const t0 = performance.now();
+for (let i = 221; i < 261; i++) await w.decider.handle(all[i]!);
+console.log('per candle ms', ((performance.now() - t0) / 40).toFixed(1));
+for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms)) console.log((s.ms / 40).toFixed(2), s.n / 40, k);
+await w.stop(); await db.close(); await fresh[Symbol.asyncDispose]();
