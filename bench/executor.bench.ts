@@ -65,7 +65,7 @@ export async function run(): Promise<BenchResult[]> {
   if (!pg.ok || !redis.ok) return [{ name: 'executor pipeline', value: Number.NaN, unit: 'orders/s', notes: `skipped: ${pg.skipNote}${redis.skipNote}` }];
 
   await using database = await freshPgDatabase('bench_executor');
-  const db = await openDb({ kind: 'postgres', url: database.url, max: 12 });
+  const db = await openDb({ kind: 'postgres', url: database.url }, { max: 12 });
   await migrate(db);
   await appendRiskLimits(db, { limits: {}, author: 'bench', reason: 'v1', createdAt: Date.now() });
   const prefix = `bench-${randomBytes(4).toString('hex')}`;

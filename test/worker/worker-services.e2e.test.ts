@@ -6,11 +6,13 @@ import { migrate, openDb, setRiskLimits, upsertCandles, type Db } from '@meridia
 import { BullMqQueue, candleClosedJob } from '@meridian/queue';
 import { freshPgDatabase, probePostgres, probeRedis } from '@meridian/test/support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ETH_BTC_CANDLES, PERMISSIVE_LIMITS, TEST_SIGNING_KEY } from './worker-fixtures.ts';
+import { ETH_BTC_CANDLES, fixtureCandles, PERMISSIVE_LIMITS, TEST_SIGNING_KEY } from './worker-fixtures.ts';
 
 /**
  * Services mode end to end: server Postgres, BullMQ on Redis (own DB index and key prefix), TWO
- * worker processes, 500 real candle events published with duplicates and redeliveries.
+ * worker processes, 500 real candle events (two series, 250 each, interleaved in time order, so
+ * the workers both serialise on a series and run the two series in parallel) published with
+ * duplicates and redeliveries.
  */
 const pg = await probePostgres();
 const redis = pg.ok ? await probeRedis() : { ok: false, url: '', skipNote: '' };
@@ -32,8 +34,11 @@ describe.skipIf(!pg.ok || !redis.ok)(`worker in services mode: two processes, 50
   let db: Db;
   let queue: BullMqQueue;
   const procs: Proc[] = [];
-  const candles = ETH_BTC_CANDLES().slice(0, WARM + EVENTS);
-  const events = candles.slice(WARM);
+  const PER_SERIES = EVENTS / 2;
+  const eth = ETH_BTC_CANDLES().slice(0, WARM + PER_SERIES);
+  const ltc = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m').slice(0, WARM + PER_SERIES);
+  const candles = [...eth, ...ltc];
+  const events = [...eth.slice(WARM), ...ltc.slice(WARM)].sort((x, y) => x.ts - y.ts || (x.symbol < y.symbol ? -1 : 1));
   const prefix = `mwe2e${process.pid}${Math.random().toString(36).slice(2, 7)}`;
   const redisUrl = (() => {
     const u = new URL(redis.url || 'redis://127.0.0.1:6379');
@@ -73,7 +78,8 @@ describe.skipIf(!pg.ok || !redis.ok)(`worker in services mode: two processes, 50
   async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (!(await cond())) {
-      if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; worker output:\n${procs.map((p) => p.out.slice(-20).join('\n')).join('\n---\n')}`);
+      if (Date.now() > until)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${await countTraces()} traces); worker output:\n${procs.map((p) => p.out.slice(-5).join('\n')).join('\n---\n')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -107,7 +113,7 @@ describe.skipIf(!pg.ok || !redis.ok)(`worker in services mode: two processes, 50
       await publish(events[i]!);
       if (i % 10 === 0 && !(await publish(events[i]!)).added) deduped++;
     }
-    await waitFor('500 traces', async () => (await countTraces()) >= EVENTS, 100_000);
+    await waitFor('500 traces', async () => (await countTraces()) >= EVENTS, 150_000);
 
     // redeliveries of finished events (their jobs are gone from Redis, so these are new jobs)
     const redelivered = events.filter((_, i) => i % 25 === 3);
@@ -122,8 +128,10 @@ describe.skipIf(!pg.ok || !redis.ok)(`worker in services mode: two processes, 50
     for (const p of procs) expect(p.out.some((l) => l.includes('"worker stopped"'))).toBe(true);
 
     // exactly one trace per candle, and only for the published candles
-    const rows = (await db.query<{ as_of: number; n: number }>('SELECT as_of, count(*)::int AS n FROM decision_traces GROUP BY as_of ORDER BY as_of')).rows;
-    expect(rows.map((r) => r.as_of)).toEqual(events.map((c) => c.ts + TF));
+    const rows = (
+      await db.query<{ symbol: string; as_of: number; n: number }>('SELECT symbol, as_of, count(*)::int AS n FROM decision_traces GROUP BY symbol, as_of ORDER BY as_of, symbol')
+    ).rows;
+    expect(rows.map((r) => `${r.symbol}@${r.as_of}`)).toEqual(events.map((c) => `${c.symbol}@${c.ts + TF}`));
     expect(rows.every((r) => r.n === 1)).toBe(true);
 
     // approved decisions: the outbox row carries the trace's order and decision id, written by the same transaction

@@ -7,6 +7,7 @@ import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerRiskCommands } from './commands/risk.ts';
 import { registerBacktestCommands } from './commands/backtest.ts';
+import { registerFeedCommands } from './commands/feed.ts';
 import { registerMemoryCommands } from './commands/memory.ts';
 import { createProgram, runProgram } from './program.ts';
 
@@ -15,6 +16,7 @@ registerDbCommands(program);
 registerDataCommands(program);
 registerRiskCommands(program);
 registerBacktestCommands(program);
+registerFeedCommands(program);
 registerMemoryCommands(program);
 
 process.exitCode = await runProgram(program, process.argv);

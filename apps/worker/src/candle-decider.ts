@@ -141,7 +141,7 @@ export class CandleDecider {
       this.#states.set(name, st);
     }
     // bars decided by someone else (or history): they update the state only; their memory was written when they were decided
-    for (const b of await readCandles(tx, { ...key, from: since, to: first })) st.feed(b);
+    if (since < first) for (const b of await readCandles(tx, { ...key, from: since, to: first })) st.feed(b);
     return st;
   }
 

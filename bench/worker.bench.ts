@@ -1,0 +1,67 @@
+import { parseConfig } from '@meridian/config';
+import type { Candle } from '@meridian/contracts';
+import { createLogger } from '@meridian/core';
+import { migrate, openDb, setRiskLimits, upsertCandles } from '@meridian/db';
+import { BullMqQueue, candleClosedJob } from '@meridian/queue';
+import { freshPgDatabase, probePostgres, probeRedis } from '@meridian/test/support';
+import { openWorker, type CandleOutcome } from '../apps/worker/src/index.ts';
+import { ETH_BTC_CANDLES, PERMISSIVE_LIMITS, TEST_SIGNING_KEY } from '../test/worker/worker-fixtures.ts';
+import { percentile, type BenchResult } from './bench-result.ts';
+
+/**
+ * Services mode, one worker in this process: candle event published to BullMQ on Redis → the worker
+ * takes it, stores the candle, updates features and memory, builds the portfolio, runs the decision
+ * graph and commits the trace (+ outbox row) on server Postgres. Latency = publish → the handler has
+ * committed, one event at a time (the next is published when the previous is stored), real ETH/BTC
+ * 5m candles with permissive limits so orders are approved and signed. Both runners.
+ */
+const EVENTS = 300;
+const WARM = 220;
+
+export async function run(): Promise<BenchResult[]> {
+  const [pg, redis] = [await probePostgres(), await probeRedis()];
+  if (!pg.ok || !redis.ok) return [{ name: 'worker: candle event → trace stored', value: Number.NaN, unit: 'ms', notes: `skipped:${pg.skipNote}${redis.skipNote}` }];
+  const out: BenchResult[] = [];
+  for (const runner of ['graph', 'fast'] as const) {
+    await using fresh = await freshPgDatabase(`worker_bench_${runner}`);
+    const db = await openDb({ kind: 'postgres', url: fresh.url });
+    await migrate(db);
+    await setRiskLimits(db, { limits: PERMISSIVE_LIMITS, author: 'bench', reason: 'bench', at: Date.now() });
+    const candles = ETH_BTC_CANDLES().slice(0, WARM + EVENTS + 20);
+    await upsertCandles(db, candles.slice(0, WARM));
+    const prefix = `mwbench${process.pid}${runner}`;
+    const queue = new BullMqQueue({ url: redis.url, prefix });
+    const waiting = new Map<number, (o: CandleOutcome) => void>();
+    const worker = await openWorker({
+      config: parseConfig({ DATABASE_URL: fresh.url, REDIS_URL: redis.url, MERIDIAN_RISK_SIGNING_KEY: TEST_SIGNING_KEY }),
+      db,
+      queue,
+      logger: createLogger({ name: 'worker-bench', level: 'silent' }),
+      settings: { runner, capital: { BTC: 1 }, expireApprovalsEveryMs: 0 },
+      onHandled: (c, o) => waiting.get(c.ts)?.(o),
+    });
+    worker.service.start();
+    const publish = async (c: Candle): Promise<number> => {
+      const done = new Promise<CandleOutcome>((resolve) => waiting.set(c.ts, resolve));
+      const t0 = performance.now();
+      await queue.add(candleClosedJob, c);
+      await done;
+      return performance.now() - t0;
+    };
+    // warm the JIT, the pools and the series state
+    for (const c of candles.slice(WARM, WARM + 20)) await publish(c);
+    const lat: number[] = [];
+    const cpu0 = process.cpuUsage();
+    for (const c of candles.slice(WARM + 20)) lat.push(await publish(c));
+    const cpu = process.cpuUsage(cpu0);
+    lat.sort((a, b) => a - b);
+    const orders = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]?.n ?? 0;
+    const notes = `${EVENTS} events one at a time, ${orders} orders approved; ${runner === 'graph' ? 'LangGraph + PostgresSaver checkpoints' : 'fast runner (same nodes, no LangGraph)'}; CPU ${((cpu.user + cpu.system) / 1000 / EVENTS).toFixed(1)} ms/event in this process`;
+    out.push({ name: `worker (${runner}): candle event → trace stored, p50`, value: percentile(lat, 50), unit: 'ms', notes });
+    out.push({ name: `worker (${runner}): candle event → trace stored, p99`, value: percentile(lat, 99), unit: 'ms', target: '≤ 25' });
+    await worker.stop();
+    await queue.close();
+    await db.close();
+  }
+  return out;
+}
