@@ -132,6 +132,15 @@ describe('CcxtExchange against the fake Binance', () => {
     expect((await e.adapter.fetchBalances()).USDT?.total).toBe(QUOTE);
   });
 
+  it('a failed market load at start-up is retried by the next call (ccxt caches the rejected load)', async () => {
+    await using e = await env();
+    e.server.inject({ kind: 'status', status: 503, path: '/api/v3/exchangeInfo' });
+    const first = await e.adapter.market('BTC/USDT').catch((x: unknown) => x);
+    expect(first).toBeInstanceOf(RetryableExchangeError);
+    expect(await e.adapter.market('BTC/USDT')).toMatchObject({ symbol: 'BTC/USDT', minQty: BTC.minQty });
+    expect(e.server.log.filter((r) => r.path === '/api/v3/exchangeInfo').length).toBeGreaterThanOrEqual(2);
+  });
+
   it('wrong credentials are a final authentication error', async () => {
     await using e = await env({ secret: 'not-the-secret' });
     const err = await e.adapter.fetchBalances().catch((x: unknown) => x);

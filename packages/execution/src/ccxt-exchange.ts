@@ -216,12 +216,20 @@ export class CcxtExchange implements ExchangeAdapter {
     return existing;
   }
 
-  /** loads markets once; a failed load is retried by the next call */
+  #loadFailed = false;
+
+  /**
+   * Loads markets once; a failed load is retried by the next call. ccxt caches the *rejected*
+   * promise of a failed loadMarkets() and returns it forever, so a retry must force a reload.
+   */
   async #load(): Promise<void> {
-    this.#markets ??= this.#ex.loadMarkets().then(
-      () => undefined,
+    this.#markets ??= this.#ex.loadMarkets(this.#loadFailed).then(
+      () => {
+        this.#loadFailed = false;
+      },
       (e: unknown) => {
         this.#markets = undefined;
+        this.#loadFailed = true;
         throw mapCcxtError(e, this.id, 'loadMarkets');
       },
     );
