@@ -89,7 +89,7 @@ describe('meridian risk (embedded database)', () => {
     await fs.writeFile(v2, JSON.stringify({ ...doc, maxOrderNotional: 1_500, minConfidence: 0.6 }));
     const r = await meridian('risk', 'set', '--file', v2, '--reason', 'tighter after review', '--author', 'bob');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('changes against version 1:\n  maxOrderNotional: 2000 → 1500\n  minConfidence: 0.55 → 0.6\nstored risk limits version 2');
+    expect(r.stdout).toContain('changes against version 1:\n  maxOrderNotional: 2000 → 1500\n  minConfidence: 0.42 → 0.6\nstored risk limits version 2');
 
     const again = await meridian('risk', 'set', '--file', v2, '--reason', 'same again', '--author', 'bob');
     expect(again.stdout).toContain('identical to the current version 2; nothing stored');
@@ -100,7 +100,7 @@ describe('meridian risk (embedded database)', () => {
     expect(hist.stdout).toMatch(/1 +\S+ +alice +first version +initial limits/);
 
     const d = await meridian('risk', 'diff', '1', '2');
-    expect(d.stdout).toBe('version 1 → 2: 2 changes\n  maxOrderNotional: 2000 → 1500\n  minConfidence: 0.55 → 0.6\n');
+    expect(d.stdout).toBe('version 1 → 2: 2 changes\n  maxOrderNotional: 2000 → 1500\n  minConfidence: 0.42 → 0.6\n');
     const missing = await meridian('risk', 'diff', '1', '7');
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('risk limits version 7 does not exist');

@@ -104,6 +104,9 @@ describe('money', () => {
     [12345678.9, 1, 12345678],
     [0.00005329, 0.00000001, 0.00005329],
     [-1.5, 1, -2],
+    [20367.42840848, 1e-8, 20367.42840848],
+    [123456789.12345678, 1e-8, 123456789.12345678],
+    [9007199.254740991, 1e-9, 9007199.254740991],
   ])('floorToStep(%d, %d) = %d', (x, step, want) => {
     expect(floorToStep(x, step)).toBe(want);
   });
@@ -114,6 +117,15 @@ describe('money', () => {
         expect(r).toBeLessThanOrEqual(x * (1 + 1e-12) + 1e-12);
         expect(x - r).toBeLessThan(step * (1 + 1e-6) + Math.abs(x) * 1e-12);
         expect(approxEq(Math.round(r / step) * step, r, 1e-9, step * 1e-6)).toBe(true);
+      }),
+    );
+  });
+  it('a value already on the grid stays on it, however large quantity/step is', () => {
+    fc.assert(
+      // up to 15 significant digits: what a double holds exactly in decimal
+      fc.property(fc.integer({ min: 0, max: 999_999_999_999_999 }), fc.constantFrom([1e-8, 8], [1e-6, 6], [1e-3, 3], [0.01, 2], [1, 0]), (n, [step, d]) => {
+        const x = Number((n * step).toFixed(d));
+        expect(floorToStep(x, step)).toBe(x);
       }),
     );
   });

@@ -22,8 +22,12 @@ function decimalsOf(step: number): number {
 export function floorToStep(x: number, step: number): number {
   if (!Number.isFinite(x)) throw new RangeError(`cannot round a non-finite value (${x})`);
   const d = decimalsOf(step);
-  // the tiny nudge absorbs binary noise such as 0.3/0.1 = 2.9999999999999996
-  const n = Math.floor(x / step + 1e-9);
+  const q = x / step;
+  // x on the grid can divide to just below a whole number (0.3/0.1 = 2.9999999999999996,
+  // 20367.42840848/1e-8 = 2036742840847.9998): snap within a tolerance relative to q, since a
+  // fixed nudge is lost below one ulp once q passes ~1e7
+  const near = Math.round(q);
+  const n = Math.abs(q - near) <= Math.max(1e-9, Math.abs(q) * 1e-12) ? near : Math.floor(q);
   return Number((n * step).toFixed(Math.min(d, 100)));
 }
 
