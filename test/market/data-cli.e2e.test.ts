@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { processEnv } from '@meridian/config';
+import { runMeridian, type CliRun } from '../support/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeBinance, type FakeServer } from '../fake-binance/index.ts';
 
@@ -13,32 +11,12 @@ import { startFakeBinance, type FakeServer } from '../fake-binance/index.ts';
  * (MERIDIAN_EXCHANGE_URL) with a 429 and a 503 in the middle of the download.
  * The steps build on each other (one database for this file).
  */
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const main = path.join(root, 'apps/cli/src/main.ts');
 const home = mkdtempSync(path.join(tmpdir(), 'meridian-data-e2e-'));
 let server: FakeServer;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const meridian = (...args: string[]) => runMeridian(home, args, { MERIDIAN_EXCHANGE_URL: server.url });
 
-function meridian(...args: string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...processEnv(), MERIDIAN_HOME: home, MERIDIAN_LOG_LEVEL: 'silent', MERIDIAN_EXCHANGE_URL: server.url };
-  delete env['DATABASE_URL'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@meridian/source', '--import', 'tsx', main, ...args], { cwd: root, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const json = <T>(r: Run): T => {
+const json = <T>(r: CliRun): T => {
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}${r.stdout}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
 };

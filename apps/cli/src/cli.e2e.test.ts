@@ -1,44 +1,24 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processEnv } from '@meridian/config';
+import { REPO_ROOT, runMeridian, runProcess } from '@meridian/test/support';
 import { loadMigrations, migrationLabel } from '@meridian/db';
 
 /**
  * The `meridian` process itself: help, version, error policy, and `db migrate|status` on an
  * embedded (PGlite) database in a temporary MERIDIAN_HOME.
  */
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const main = path.join(root, 'apps/cli/src/main.ts');
 let home: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+function run(cmd: string, args: readonly string[]) {
+  const env: NodeJS.ProcessEnv = { ...processEnv(), MERIDIAN_HOME: home, MERIDIAN_LOG_LEVEL: 'silent' };
+  delete env['DATABASE_URL'];
+  return runProcess(cmd, args, env);
 }
-
-function run(cmd: string, args: readonly string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const full: NodeJS.ProcessEnv = { ...processEnv(), MERIDIAN_HOME: home, MERIDIAN_LOG_LEVEL: 'silent', ...env };
-  delete full['DATABASE_URL'];
-  if (env['DATABASE_URL'] !== undefined) full['DATABASE_URL'] = env['DATABASE_URL'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...args], { cwd: root, env: full });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const meridian = (args: readonly string[], env: Record<string, string | undefined> = {}) =>
-  run(process.execPath, ['--conditions=@meridian/source', '--import', 'tsx', main, ...args], env);
+const meridian = (args: readonly string[], env: Record<string, string | undefined> = {}) => runMeridian(home, args, env);
 
 const lines = (s: string) => s.split('\n').filter((l) => l.length > 0);
 
@@ -71,7 +51,7 @@ describe('meridian CLI', () => {
   });
 
   it('--version prints the CLI package version', async () => {
-    const pkg = JSON.parse(await fs.readFile(path.join(root, 'apps/cli/package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(await fs.readFile(path.join(REPO_ROOT, 'apps/cli/package.json'), 'utf8')) as { version: string };
     const r = await meridian(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(pkg.version);

@@ -1,38 +1,16 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processEnv } from '@meridian/config';
+import { REPO_ROOT, runMeridian } from '@meridian/test/support';
 
 /**
  * `meridian risk …` end to end: the real CLI process on an embedded (PGlite) database in a
  * temporary MERIDIAN_HOME. The steps build on each other (one database per file, made here).
  */
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const main = path.join(root, 'apps/cli/src/main.ts');
 let home: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function meridian(...args: string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...processEnv(), MERIDIAN_HOME: home, MERIDIAN_LOG_LEVEL: 'silent' };
-  delete env['DATABASE_URL'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@meridian/source', '--import', 'tsx', main, ...args], { cwd: root, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const meridian = (...args: string[]) => runMeridian(home, args);
 
 async function json<T>(...args: string[]): Promise<T> {
   const r = await meridian(...args);
@@ -85,7 +63,7 @@ describe('meridian risk (embedded database)', () => {
 
   it('stores a change as version 2 with its diff, and lists and diffs the history', async () => {
     const v2 = path.join(home, 'v2.json');
-    const doc = JSON.parse(await fs.readFile(path.join(root, 'examples/risk-limits.json'), 'utf8')) as Record<string, unknown>;
+    const doc = JSON.parse(await fs.readFile(path.join(REPO_ROOT, 'examples/risk-limits.json'), 'utf8')) as Record<string, unknown>;
     await fs.writeFile(v2, JSON.stringify({ ...doc, maxOrderNotional: 1_500, minConfidence: 0.6 }));
     const r = await meridian('risk', 'set', '--file', v2, '--reason', 'tighter after review', '--author', 'bob');
     expect(r.code, r.stderr).toBe(0);

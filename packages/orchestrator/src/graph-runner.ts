@@ -71,28 +71,48 @@ export interface GraphDecideResult extends DecideResult {
  * The decision graph on LangGraph: the shared node functions as graph nodes, every node output
  * validated with its contracts schema, one thread per decision (thread_id = decisionId), and a
  * conditional edge after the risk gate — the only way to the outbox.
+ *
+ * Checkpoints only where they buy something: a decision runs on a graph compiled WITHOUT a
+ * checkpointer (LangGraph would otherwise serialise the whole run state — window, features,
+ * reports — to Postgres after every node, a quarter of the worker's CPU per candle), because a run
+ * that ends is recorded by the recorder in the caller's transaction and never resumed. Only a run
+ * that must wait for a risk officer needs durable state: its final state is handed to the approval
+ * graph (`START → await_approval`, compiled with the checkpointer, `durability: "exit"`), whose
+ * thread is the decision id — so `isWaiting`/`resume` work from any process exactly as before, and
+ * that thread holds the whole decision state at the interrupt.
  */
 export class GraphRunner {
   readonly stats: RunStats = emptyStats();
   readonly #graph;
+  readonly #approval;
+  readonly #wait: boolean;
 
   constructor(deps: OrchestratorDeps, options: GraphRunnerOptions = {}) {
     if (deps.pendingApproval === 'wait' && !options.checkpointer)
       throw new AppError('CONFIG', 'the graph runner waits for risk officers only with a checkpointer', { hint: 'pass openCheckpointer(config.db).saver, or use pendingApproval: "reject" (backtests)' });
-    this.#graph = buildGraph(deps).compile(options.checkpointer ? { checkpointer: options.checkpointer } : {});
+    this.#wait = deps.pendingApproval === 'wait';
+    this.#graph = buildGraph(deps).compile();
+    this.#approval = options.checkpointer ? buildApprovalGraph(deps).compile({ checkpointer: options.checkpointer }) : null;
   }
 
   async decide(context: DecisionContext): Promise<GraphDecideResult> {
-    const out = (await this.#graph.invoke(initialState(detachContext(context)), threadOf(context.decisionId))) as GraphStateT & { __interrupt__?: unknown[] };
+    const out = (await this.#graph.invoke(initialState(detachContext(context)))) as GraphStateT;
     const trace = out.trace;
     if (trace === null || out.inserted === null) throw new AppError('INTERNAL', `graph run ${context.decisionId} ended without recording a trace`);
     countTrace(this.stats, trace, out.inserted);
-    return { trace, inserted: out.inserted, waiting: Array.isArray(out.__interrupt__) && out.__interrupt__.length > 0 };
+    // a bar that already had a decision must not wait a second time
+    const waits = this.#wait && out.inserted && trace.outcome === 'pending_approval';
+    if (!waits) return { trace, inserted: out.inserted, waiting: false };
+    const approval = this.#approvalGraph();
+    // the state as it stands after pending_approval; "exit": one checkpoint, written at the interrupt
+    const paused = (await approval.invoke(out, { ...threadOf(trace.decisionId), durability: 'exit' })) as GraphStateT & { __interrupt__?: unknown[] };
+    return { trace, inserted: out.inserted, waiting: Array.isArray(paused.__interrupt__) && paused.__interrupt__.length > 0 };
   }
 
   /** true when the decision's run is stopped at the approval interrupt in this runner's checkpointer */
   async isWaiting(decisionId: string): Promise<boolean> {
-    const s = await this.#graph.getState(threadOf(decisionId));
+    if (!this.#approval) return false;
+    const s = await this.#approval.getState(threadOf(decisionId));
     return s.next.includes(GRAPH_NODE_NAMES.await);
   }
 
@@ -100,9 +120,15 @@ export class GraphRunner {
   async resume(decisionId: string, answer: ApprovalAnswer): Promise<DecisionTrace> {
     if (!(await this.isWaiting(decisionId)))
       throw new AppError('NOT_FOUND', `no graph run is waiting for approval of decision ${decisionId} in this checkpointer`);
-    const out = (await this.#graph.invoke(new Command({ resume: answer }), threadOf(decisionId))) as GraphStateT;
+    // "exit": the finished state is checkpointed once, so the thread no longer shows as waiting
+    const out = (await this.#approvalGraph().invoke(new Command({ resume: answer }), { ...threadOf(decisionId), durability: 'exit' })) as GraphStateT;
     if (out.trace === null) throw new AppError('INTERNAL', `resumed graph run ${decisionId} ended without a trace`);
     return out.trace;
+  }
+
+  #approvalGraph() {
+    if (!this.#approval) throw new AppError('INTERNAL', 'the graph runner has no checkpointer to wait in');
+    return this.#approval;
   }
 }
 
@@ -119,22 +145,6 @@ function buildGraph(deps: OrchestratorDeps) {
     const r = await recordStep(s as RunState, deps, 'graph', true);
     return { trace: r.trace, inserted: r.inserted };
   };
-  const awaitApproval = async (s: GraphStateT) => {
-    const pending = s.trace as DecisionTrace;
-    const request: ApprovalRequest = {
-      decisionId: pending.decisionId,
-      expiresAt: pendingExpiry(pending, deps) ?? 0,
-      symbol: pending.symbol,
-      side: s.decision?.side ?? null,
-      quantity: pending.verdict?.approvedQuantity ?? 0,
-      reasons: pending.verdict?.reasons ?? [],
-    };
-    // everything before interrupt() runs again on resume, so nothing with an effect comes first
-    const answer = ApprovalAnswerSchema.parse(interrupt(request));
-    const final = validateTrace(resolvePendingTrace(pending, answer, deps));
-    await deps.recorder?.resolve(final, answer);
-    return { trace: final, orderRequest: final.orderRequest };
-  };
   return new StateGraph(GraphState)
     .addNode(N.analysis, node(erase(analysisNode)))
     .addNode(N.recall, node(erase(recallNode)))
@@ -144,7 +154,6 @@ function buildGraph(deps: OrchestratorDeps) {
     .addNode(N.outbox, record)
     .addNode(N.record, record)
     .addNode(N.pending, record)
-    .addNode(N.await, awaitApproval)
     .addEdge(START, N.analysis)
     .addEdge(N.analysis, N.recall)
     .addEdge(N.recall, N.signal)
@@ -166,7 +175,29 @@ function buildGraph(deps: OrchestratorDeps) {
     )
     .addEdge(N.outbox, END)
     .addEdge(N.record, END)
-    // a bar that already had a decision must not wait a second time
-    .addConditionalEdges(N.pending, (s: GraphStateT) => (s.inserted === true && s.trace?.outcome === 'pending_approval' ? N.await : END), [N.await, END])
-    .addEdge(N.await, END);
+    // a waiting run continues in the approval graph (GraphRunner.decide), from this state
+    .addEdge(N.pending, END);
+}
+
+/** The part of a run that waits for a risk officer: started with the state after pending_approval, checkpointed. */
+function buildApprovalGraph(deps: OrchestratorDeps) {
+  const N = GRAPH_NODE_NAMES;
+  const awaitApproval = async (s: GraphStateT) => {
+    const pending = s.trace as DecisionTrace;
+    const request: ApprovalRequest = {
+      decisionId: pending.decisionId,
+      expiresAt: pendingExpiry(pending, deps) ?? 0,
+      symbol: pending.symbol,
+      side: s.decision?.side ?? null,
+      quantity: pending.verdict?.approvedQuantity ?? 0,
+      reasons: pending.verdict?.reasons ?? [],
+    };
+    // everything before interrupt() runs again on resume, so nothing with an effect comes first
+    const answer = ApprovalAnswerSchema.parse(interrupt(request));
+    const final = validateTrace(resolvePendingTrace(pending, answer, deps));
+    await deps.recorder?.resolve(final, answer);
+    return { trace: final, orderRequest: final.orderRequest };
+  };
+  // a fresh thread's `nodes` is empty, so the input's records are taken as they are
+  return new StateGraph(GraphState).addNode(N.await, awaitApproval).addEdge(START, N.await).addEdge(N.await, END);
 }
