@@ -18,7 +18,7 @@ export function cliVersion(): string {
 
 export function createProgram(): Command {
   return new Command('meridian')
-    .description('Meridian: multi-agent trading signals — data, backtests, memory, risk, users, database')
+    .description('Meridian: multi-agent trading signals — data, backtests, memory, risk, feeds, database')
     .version(cliVersion(), '-V, --version', 'print the version')
     .option('--verbose', 'print stack traces and details on errors')
     .helpOption('-h, --help', 'show help for a command')

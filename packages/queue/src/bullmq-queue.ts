@@ -61,21 +61,38 @@ export class BullMqQueue implements JobQueue {
   }
 
   async add<S extends z.ZodType>(def: JobDefinition<S>, payload: z.infer<S>): Promise<AddResult> {
+    const { jobId, data } = this.#validate(def, payload);
+    // BullMQ ignores an add whose jobId exists; ask first only to report it (the add itself is the dedupe)
+    const state = await this.#redis(def, jobId, () => this.#queue(def.queue).getJobState(jobId));
+    await this.#redis(def, jobId, () => this.#addJob(def, jobId, data));
+    return { jobId, added: state === 'unknown' };
+  }
+
+  async enqueue<S extends z.ZodType>(def: JobDefinition<S>, payload: z.infer<S>): Promise<{ readonly jobId: string }> {
+    const { jobId, data } = this.#validate(def, payload);
+    await this.#redis(def, jobId, () => this.#addJob(def, jobId, data));
+    return { jobId };
+  }
+
+  #validate<S extends z.ZodType>(def: JobDefinition<S>, payload: z.infer<S>): { jobId: string; data: z.infer<S> } {
     const r = def.schema.safeParse(payload);
     if (!r.success) throw new AppError('VALIDATION', `${def.name} payload is invalid: ${describeIssues(r.error)}`);
-    const jobId = def.jobId(r.data);
-    const q = this.#queue(def.queue);
+    return { jobId: def.jobId(r.data), data: r.data };
+  }
+
+  #addJob(def: JobDefinition, jobId: string, data: unknown): Promise<unknown> {
+    return this.#queue(def.queue).add(def.name, data, {
+      jobId,
+      attempts: def.attempts ?? 5,
+      backoff: { type: 'exponential', delay: def.backoffMs ?? 500 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+  }
+
+  async #redis<T>(def: JobDefinition, jobId: string, op: () => Promise<T>): Promise<T> {
     try {
-      // BullMQ ignores an add whose jobId exists; ask first only to report it (the add itself is the dedupe)
-      const state = await q.getJobState(jobId);
-      await q.add(def.name, r.data, {
-        jobId,
-        attempts: def.attempts ?? 5,
-        backoff: { type: 'exponential', delay: def.backoffMs ?? 500 },
-        removeOnComplete: true,
-        removeOnFail: true,
-      });
-      return { jobId, added: state === 'unknown' };
+      return await op();
     } catch (e) {
       throw new AppError('QUEUE_UNAVAILABLE', `cannot add ${def.name} job ${jobId} to Redis: ${(e as Error).message}`, {
         hint: 'check that Redis is running and REDIS_URL is right',

@@ -70,6 +70,10 @@ export class InProcessQueue implements JobQueue {
     return { jobId, added: true };
   }
 
+  async enqueue<S extends z.ZodType>(def: JobDefinition<S>, payload: z.infer<S>): Promise<{ readonly jobId: string }> {
+    return { jobId: (await this.add(def, payload)).jobId };
+  }
+
   process<S extends z.ZodType>(def: JobDefinition<S>, handler: JobHandler<S>, opts: ProcessOptions = {}): JobConsumer {
     const lane = this.#lane(def);
     if (lane.consumer && !lane.consumer.closed) throw new AppError('CONFLICT', `${def.name} already has a consumer in this process`);

@@ -79,6 +79,28 @@ export function runJobQueueSpec(name: string, makeQueue: () => Promise<JobQueue>
       }
     });
 
+    it('enqueue validates, deduplicates on job id like add, and delivers once', async () => {
+      const q = await makeQueue();
+      try {
+        await expect(q.enqueue(job('g'), { id: '', n: 1.5 } as never)).rejects.toMatchObject({ code: 'VALIDATION' });
+        expect(await q.enqueue(job('g'), { id: 'enq', n: 1 })).toEqual({ jobId: 'enq' });
+        expect(await q.enqueue(job('g'), { id: 'enq', n: 2 })).toEqual({ jobId: 'enq' });
+        expect(await q.pendingCount(job('g'))).toBe(1);
+        expect((await q.add(job('g'), { id: 'enq', n: 3 })).added).toBe(false);
+        const seen: number[] = [];
+        const s = signal();
+        const c = q.process(job('g'), async (p) => {
+          seen.push(p.n);
+          s.fire();
+        });
+        await waitFor(() => seen.length === 1, s, 'the job');
+        expect(seen).toEqual([1]);
+        await c.close();
+      } finally {
+        await q.close();
+      }
+    });
+
     it('retries a throwing handler with backoff until it succeeds', async () => {
       const q = await makeQueue();
       try {

@@ -82,7 +82,8 @@ export class OutboxRelay {
           return;
         }
         try {
-          await queue.add(job, parsed.data);
+          // enqueue, not add: the relay does not need the duplicate report (one Redis round trip, not two)
+          await queue.enqueue(job, parsed.data);
           dispatchedIds.push(row.id);
         } catch (e) {
           // leave the row claimed: its lease lapses and a later round retries it
