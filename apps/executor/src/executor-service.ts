@@ -45,6 +45,15 @@ export interface ReconcileSummary {
   readonly failed: number;
 }
 
+/** a stored step of an order, and whether its outbox row was acked in the same transaction */
+interface Step {
+  readonly order: StoredOrder;
+  readonly acked: boolean;
+}
+
+/** store writes that leave SUBMITTING ack the outbox row in their own transaction */
+const ACK = { ack: true } as const;
+
 /** final exchange errors that mean the order never got in (our side is wrong), as opposed to a refusal of the order */
 const NEVER_ACCEPTED: readonly FinalReason[] = ['authentication', 'permission_denied'];
 
@@ -61,7 +70,7 @@ const NEVER_ACCEPTED: readonly FinalReason[] = ['authentication', 'permission_de
  *    lookup by client order id, and only if the exchange has no such order is the same request sent again;
  *    a final error stores REJECTED (FAILED when our credentials were refused); the approval's expiry is
  *    checked before every send;
- * 4. store the result (transitions, fills, positions, an ExecutionReport) and ack the outbox row.
+ * 4. store the result (transitions, fills, positions, an ExecutionReport) and ack the outbox row, in one transaction.
  * A job run that runs out of attempts throws; the order stays SUBMITTING and the next run (a queue retry,
  * an outbox re-dispatch or the next start-up) begins with a lookup.
  */
@@ -124,23 +133,19 @@ export class ExecutorService {
   /** One order from the queue. Resolves with the stored order; throws when the job should be retried. */
   handle(req: OrderRequest): Promise<StoredOrder> {
     return this.#locked(req.orderId, async () => {
-      let order = await this.#store.get(req.orderId);
-      if (!order) {
-        // fast path for a first delivery: preflight, then NEW and its next step in one transaction
-        const refusal = await this.#preflight(req);
-        const to: OrderStatus = refusal === null ? 'SUBMITTING' : 'REJECTED';
+      // a first delivery is the common case: no read first — preflight, then NEW and its next step (and the
+      // ack of a REJECTED one) in one statement that is idempotent on the order id; a redelivery finds the
+      // stored order there and resumes it (the preflight's answer is then not used)
+      const refusal = await this.#preflight(req);
+      const to: OrderStatus = refusal === null ? 'SUBMITTING' : 'REJECTED';
+      const created = await this.#store.createAndTransition(req, to, refusal ?? `sending to ${this.#o.exchange.id}`, this.#clock.now(), { ack: true });
+      if (created.inserted) {
         if (refusal !== null) this.#o.logger.warn({ orderId: req.orderId, reason: refusal }, 'order REJECTED');
-        const created = await this.#store.createAndTransition(req, to, refusal ?? `sending to ${this.#o.exchange.id}`, this.#clock.now());
-        order = created.order;
-        if (created.inserted && to === 'SUBMITTING') {
-          const done = await this.#submit(order, req);
-          await this.#ackIfHandedOver(done);
-          return done;
-        }
+        const done = to === 'SUBMITTING' ? await this.#submit(created.order, req) : created;
+        return this.#ackIfHandedOver(done);
       }
-      const done = await this.#advance(order, order.request ?? req);
-      await this.#ackIfHandedOver(done);
-      return done;
+      const order = created.order;
+      return this.#ackIfHandedOver(await this.#advance(order, order.request ?? req));
     });
   }
 
@@ -156,9 +161,7 @@ export class ExecutorService {
       try {
         const after = await this.#locked(order.orderId, async () => {
           const cur = (await this.#store.get(order.orderId)) ?? order;
-          const next = await this.#reconcileOne(cur);
-          await this.#ackIfHandedOver(next);
-          return next;
+          return this.#ackIfHandedOver(await this.#reconcileOne(cur));
         });
         if (after.status !== order.status) changed++;
       } catch (e) {
@@ -196,38 +199,38 @@ export class ExecutorService {
 
   // ---- the order path ---------------------------------------------------------------------------------------
 
-  async #reconcileOne(order: StoredOrder): Promise<StoredOrder> {
+  async #reconcileOne(order: StoredOrder): Promise<Step> {
     if (order.status === 'NEW' || order.status === 'SUBMITTING') {
       if (!order.request) {
-        return (await this.#store.transition(order, 'FAILED', 'no approved request stored with the order; it cannot be verified', this.#clock.now())).order;
+        return this.#store.transition(order, 'FAILED', 'no approved request stored with the order; it cannot be verified', this.#clock.now(), {}, ACK);
       }
       return this.#advance(order, order.request);
     }
     const ex = await this.#lookup(order);
-    if (ex) return (await this.#store.applyExchangeOrder(order, ex, this.#clock.now())).order;
+    if (ex) return this.#store.applyExchangeOrder(order, ex, this.#clock.now(), ACK);
     if (this.#o.exchange.id === 'paper') {
       // the paper exchange lives in the executor's memory: a restart loses its resting orders
-      return (await this.#store.transition(order, 'EXPIRED', 'the paper exchange restarted; its open orders are gone', this.#clock.now())).order;
+      return this.#store.transition(order, 'EXPIRED', 'the paper exchange restarted; its open orders are gone', this.#clock.now(), {}, ACK);
     }
     this.#o.logger.error({ orderId: order.orderId, status: order.status }, 'order is open here but unknown to the exchange; left for a person to reconcile');
-    return order;
+    return { order, acked: false };
   }
 
   /** Moves a NEW or SUBMITTING order as far as it can go; returns it as stored. */
-  async #advance(start: StoredOrder, req: OrderRequest): Promise<StoredOrder> {
+  async #advance(start: StoredOrder, req: OrderRequest): Promise<Step> {
     let order = start;
     if (order.status === 'SUBMITTING') {
       // we may have sent it before a crash or a lost answer: the exchange decides
       const ex = await this.#lookup(order);
-      if (ex) return (await this.#store.applyExchangeOrder(order, ex, this.#clock.now())).order;
+      if (ex) return this.#store.applyExchangeOrder(order, ex, this.#clock.now(), ACK);
     } else if (order.status !== 'NEW') {
-      return order;
+      return { order, acked: false };
     }
     const refusal = await this.#preflight(req);
     if (refusal !== null) {
       const to: OrderStatus = order.status === 'SUBMITTING' && refusal.startsWith('approval expired') ? 'FAILED' : 'REJECTED';
       this.#o.logger.warn({ orderId: order.orderId, reason: refusal }, `order ${to}`);
-      return (await this.#store.transition(order, to, refusal, this.#clock.now())).order;
+      return this.#store.transition(order, to, refusal, this.#clock.now(), {}, ACK);
     }
     if (order.status === 'NEW') order = (await this.#store.transition(order, 'SUBMITTING', `sending to ${this.#o.exchange.id}`, this.#clock.now())).order;
     return this.#submit(order, req);
@@ -252,27 +255,28 @@ export class ExecutorService {
     return null;
   }
 
-  async #submit(order: StoredOrder, req: OrderRequest): Promise<StoredOrder> {
+  /** Sends the order; the exchange's answer is stored and the outbox row acked in one transaction. */
+  async #submit(order: StoredOrder, req: OrderRequest): Promise<Step> {
     const input = { orderId: req.orderId, symbol: req.symbol, side: req.side, type: req.type, quantity: req.quantity, limitPrice: req.limitPrice };
     let lastError: Error | undefined;
     for (let attempt = 1; attempt <= this.#retry.maxAttempts; attempt++) {
       if (this.#stopped) break;
       if (!(this.#clock.now() < req.approval.expiresAt)) {
-        return (await this.#store.transition(order, 'FAILED', 'approval expired before the exchange accepted the order', this.#clock.now())).order;
+        return this.#store.transition(order, 'FAILED', 'approval expired before the exchange accepted the order', this.#clock.now(), {}, ACK);
       }
       try {
         const ex = await this.#o.exchange.createOrder(input);
-        return (await this.#store.applyExchangeOrder(order, ex, this.#clock.now())).order;
+        return await this.#store.applyExchangeOrder(order, ex, this.#clock.now(), ACK);
       } catch (e) {
         if (e instanceof FinalExchangeError) {
           const to: OrderStatus = NEVER_ACCEPTED.includes(e.reason) ? 'FAILED' : 'REJECTED';
           this.#o.logger.warn({ orderId: order.orderId, reason: e.reason }, `exchange refused the order: ${to}`);
-          return (await this.#store.transition(order, to, `${e.reason}: ${e.message}`, this.#clock.now())).order;
+          return await this.#store.transition(order, to, `${e.reason}: ${e.message}`, this.#clock.now(), {}, ACK);
         }
         if (e instanceof UnknownOutcomeError) {
           this.#o.logger.info({ orderId: order.orderId, reason: e.reason }, 'order create outcome unknown; looking it up before any resend');
           const found = await this.#lookup(order);
-          if (found) return (await this.#store.applyExchangeOrder(order, found, this.#clock.now())).order;
+          if (found) return await this.#store.applyExchangeOrder(order, found, this.#clock.now(), ACK);
           lastError = e;
         } else if (e instanceof RetryableExchangeError) {
           lastError = e;
@@ -311,10 +315,14 @@ export class ExecutorService {
     return Math.round(d * (0.75 + Math.random() * 0.5));
   }
 
-  /** The executor owns the order once the exchange has answered for it (or it ended before): ack the outbox. */
-  async #ackIfHandedOver(order: StoredOrder): Promise<void> {
-    if (order.status === 'NEW' || order.status === 'SUBMITTING') return;
-    await ackOutbox(this.#o.db, order.orderId, this.#clock.now());
+  /**
+   * The executor owns the order once the exchange has answered for it (or it ended before): ack the outbox —
+   * unless the write that stored that step already did, in its own transaction (the usual case).
+   */
+  async #ackIfHandedOver(step: Step): Promise<StoredOrder> {
+    const { order } = step;
+    if (!step.acked && order.status !== 'NEW' && order.status !== 'SUBMITTING') await ackOutbox(this.#o.db, order.orderId, this.#clock.now());
+    return order;
   }
 
   /** one thing at a time per order inside this process (queue job, reconciliation, sync, paper fills) */

@@ -2,6 +2,7 @@ import { SPOT_LONG_ONLY } from '@meridian/agents';
 import { SCHEMA_VERSION, TIMEFRAME_MS, type Candle, type DecisionTrace, type MarketSnapshot, type TradingState } from '@meridian/contracts';
 import { AppError, isAppError, uuidv7, type Clock, type Logger } from '@meridian/core';
 import { changeTradingState, latestRiskLimits, readCandles, readTradingState, upsertCandles, type Db } from '@meridian/db';
+import { readDecisionInputs } from './decision-inputs.ts';
 import { FEATURE_VERSION, type Bar } from '@meridian/market';
 import type { MemoryStore } from '@meridian/memory';
 import type { DecisionContext } from '@meridian/orchestrator';
@@ -62,6 +63,7 @@ export class CandleDecider {
   readonly #states = new Map<string, SeriesState>();
   readonly #runScope: string;
   readonly #maxCatchUp: number;
+  #limitsCache: VersionedLimits | undefined;
 
   constructor(o: CandleDeciderOptions) {
     this.#o = o;
@@ -92,25 +94,25 @@ export class CandleDecider {
     const tf = TIMEFRAME_MS[key.timeframe];
     await tx.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [SERIES_LOCK_CLASS, name]);
     const close = candle.ts + tf;
-    const last = (
-      await tx.query<{ last: number | null }>(
-        'SELECT max(as_of) AS last FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND run_scope = $4',
-        [key.exchange, key.symbol, key.timeframe, this.#runScope],
+    // one round trip after the lock (it must come after it: the snapshot is taken per statement): the series'
+    // last decided bar, whether this bar is decided, and the stored bars from the first undecided one
+    // (`last` = the close time of the last decided bar = the open time of the first undecided one) to this one
+    const head = (
+      await tx.query<{ last: number | null; had: boolean; bars: [number, number, number, number, number, number][] }>(
+        `WITH l AS (SELECT max(as_of) AS last FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND run_scope = $4)
+         SELECT l.last,
+                EXISTS (SELECT 1 FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND as_of = $5 AND run_scope = $4) AS had,
+                (SELECT coalesce(json_agg(json_build_array(c.ts, c.o, c.h, c.l, c.c, c.v) ORDER BY c.ts), '[]'::json) FROM candles c
+                  WHERE c.exchange = $1 AND c.symbol = $2 AND c.timeframe = $3 AND c.ts < $5
+                    AND (l.last IS NULL OR $5 > l.last)
+                    AND c.ts >= CASE WHEN l.last IS NULL THEN $6::bigint ELSE GREATEST(l.last, $7::bigint) END) AS bars
+           FROM l`,
+        [key.exchange, key.symbol, key.timeframe, this.#runScope, close, candle.ts, candle.ts - (this.#maxCatchUp - 1) * tf],
       )
-    ).rows[0]?.last ?? null;
-    if (last !== null && close <= last) {
-      const had = await tx.query('SELECT 1 FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND as_of = $4 AND run_scope = $5', [
-        key.exchange,
-        key.symbol,
-        key.timeframe,
-        close,
-        this.#runScope,
-      ]);
-      return had.rowCount > 0 ? { status: 'duplicate' } : { status: 'late' };
-    }
-    // `last` is the close time of the last decided bar = the open time of the first undecided one
-    const from = last === null ? candle.ts : Math.max(last, candle.ts - (this.#maxCatchUp - 1) * tf);
-    const bars = await readCandles(tx, { ...key, from, to: close });
+    ).rows[0];
+    const last = head?.last === null || head?.last === undefined ? null : Number(head.last);
+    if (last !== null && close <= last) return head?.had ? { status: 'duplicate' } : { status: 'late' };
+    const bars: Bar[] = (head?.bars ?? []).map(([ts, open, high, low, c, volume]) => ({ ts: Number(ts), open, high, low, close: c, volume }));
     const first = bars[0]?.ts ?? candle.ts;
     const state = await this.#syncState(tx, key, name, first);
 
@@ -150,14 +152,11 @@ export class CandleDecider {
     const asOf = bar.ts + state.tf;
     const now = this.#o.clock.now();
     const { quote } = splitSymbol(key.symbol);
-    const stored = await latestRiskLimits(tx);
-    if (!stored)
-      throw new AppError('CONFIG', 'no risk limits are stored, so no decision can pass the risk gate', {
-        hint: 'a risk officer sets them with `meridian risk set <limits.json>`',
-      });
-    const limits: VersionedLimits = { version: stored.version, limits: stored.limits };
-    const portfolio = await this.#o.portfolio.snapshot(tx, { exchange: key.exchange, quote, asOf, now, mark: { symbol: key.symbol, price: bar.close } });
-    const tradingState = await this.#assessTradingState(tx, portfolio, limits, now);
+    // limits version, trading state and the portfolio's rows in one statement, read for every decision
+    const inputs = await readDecisionInputs(tx, { exchange: key.exchange, quote, ordersSince: now - 60_000, markSymbol: key.symbol });
+    const limits = await this.#limits(tx, inputs.limitsVersion);
+    const portfolio = this.#o.portfolio.fromInputs({ exchange: key.exchange, quote, asOf, now, mark: { symbol: key.symbol, price: bar.close } }, inputs);
+    const tradingState = await this.#assessTradingState(tx, portfolio, limits, now, inputs.tradingState ?? { state: initialTradingState(now), version: 0 });
     const market: MarketSnapshot = {
       schemaVersion: SCHEMA_VERSION,
       exchange: key.exchange,
@@ -188,9 +187,29 @@ export class CandleDecider {
     return (await this.#o.runner.decide(ctx)).trace;
   }
 
+  /**
+   * The limits of the newest version: the document is read again only when the version changed (versions
+   * are append-only, so a version number names one document forever).
+   */
+  async #limits(tx: Db, version: number | null): Promise<VersionedLimits> {
+    if (version !== null && this.#limitsCache?.version === version) return this.#limitsCache;
+    const stored = version === null ? undefined : await latestRiskLimits(tx);
+    if (!stored)
+      throw new AppError('CONFIG', 'no risk limits are stored, so no decision can pass the risk gate', {
+        hint: 'a risk officer sets them with `meridian risk set <limits.json>`',
+      });
+    this.#limitsCache = { version: stored.version, limits: stored.limits };
+    return this.#limitsCache;
+  }
+
   /** The loss limits' verdict on the trading state now; transitions are stored (with their audit entries) in this transaction. */
-  async #assessTradingState(tx: Db, portfolio: DecisionContext['portfolio'], limits: VersionedLimits, now: number): Promise<TradingState> {
-    const current = await readTradingState(tx, initialTradingState(now));
+  async #assessTradingState(
+    tx: Db,
+    portfolio: DecisionContext['portfolio'],
+    limits: VersionedLimits,
+    now: number,
+    current: { readonly state: TradingState; readonly version: number },
+  ): Promise<TradingState> {
     const a = assessTradingState(portfolio, limits.limits, current.state, now);
     let version = current.version;
     for (const t of a.transitions) {

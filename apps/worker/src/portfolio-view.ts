@@ -1,6 +1,7 @@
 import { SCHEMA_VERSION, type PortfolioSnapshot, type Position } from '@meridian/contracts';
 import { utcDayStart } from '@meridian/core';
-import { latestCandleClose, listPositions, type Db } from '@meridian/db';
+import type { Db } from '@meridian/db';
+import { readDecisionInputs, type DecisionInputs } from './decision-inputs.ts';
 import { splitSymbol } from './market-catalog.ts';
 
 export interface PortfolioQuery {
@@ -40,9 +41,15 @@ export class PortfolioView {
     return this.#capital[quote] ?? 0;
   }
 
+  /** Reads what it needs (one statement) and builds the snapshot; the worker reads once per decision and calls `fromInputs`. */
   async snapshot(db: Db, q: PortfolioQuery): Promise<PortfolioSnapshot> {
+    return this.fromInputs(q, await readDecisionInputs(db, { exchange: q.exchange, quote: q.quote, ordersSince: q.now - 60_000, markSymbol: q.mark.symbol }));
+  }
+
+  /** The snapshot from inputs read by `readDecisionInputs` for the same exchange, quote and mark symbol. */
+  fromInputs(q: PortfolioQuery, inputs: DecisionInputs): PortfolioSnapshot {
     const capital = this.capitalOf(q.quote);
-    const stored = (await listPositions(db, { exchange: q.exchange })).filter((p) => splitSymbol(p.symbol).quote === q.quote);
+    const stored = inputs.positions.filter((p) => splitSymbol(p.symbol).quote === q.quote);
     const positions: Position[] = [];
     let cash = capital;
     let realized = 0;
@@ -53,7 +60,7 @@ export class PortfolioView {
       realized += p.realizedPnl;
       cash += p.realizedPnl - p.quantity * p.avgEntryPrice;
       if (p.quantity === 0) continue;
-      const mark = p.symbol === q.mark.symbol ? q.mark.price : ((await latestCandleClose(db, p.symbol))?.price ?? p.avgEntryPrice);
+      const mark = p.symbol === q.mark.symbol ? q.mark.price : (p.latestClose ?? p.avgEntryPrice);
       const notional = Math.abs(p.quantity) * mark;
       const upnl = p.quantity * (mark - p.avgEntryPrice);
       positions.push({
@@ -74,11 +81,6 @@ export class PortfolioView {
       net += p.quantity * mark;
     }
     const equity = cash + net;
-    const extra = await db.query<{ fees: number; orders: number }>(
-      `SELECT (SELECT coalesce(sum(fee), 0)::float8 FROM fills WHERE exchange = $1 AND fee_currency = $2) AS fees,
-              (SELECT count(*)::int FROM outbox WHERE created_at > $3::bigint) AS orders`,
-      [q.exchange, q.quote, q.now - 60_000],
-    );
     const day = utcDayStart(q.asOf);
     let m = this.#marks.get(q.quote);
     if (!m) {
@@ -100,12 +102,12 @@ export class PortfolioView {
       positions,
       realizedPnl: realized,
       unrealizedPnl: unrealized,
-      feesPaid: extra.rows[0]?.fees ?? 0,
+      feesPaid: inputs.fees,
       dayStartEquity: m.dayStart,
       dailyPnl: equity - m.dayStart,
       peakEquity: m.peak,
       drawdownPct: m.peak > 0 ? Math.max(0, ((m.peak - equity) / m.peak) * 100) : 0,
-      ordersLastMinute: extra.rows[0]?.orders ?? 0,
+      ordersLastMinute: inputs.ordersLastMinute,
     };
   }
 }

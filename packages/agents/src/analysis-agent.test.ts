@@ -1,4 +1,5 @@
 import { AnalysisReportSchema } from '@meridian/contracts';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyse, findKeyLevels } from './analysis-agent.ts';
 import { analysisInput, bars } from './agent-test-inputs.ts';
@@ -56,5 +57,38 @@ describe('findKeyLevels', () => {
   it('falls back to the window bounds when there is no swing point', () => {
     const levels = findKeyLevels(bars([100, 101, 102, 103, 104]), 102.2);
     expect(levels).toEqual({ support: [99.5], resistance: [104.5] });
+  });
+});
+
+describe('findKeyLevels against a plain reference (sort, dedupe, take the nearest three)', () => {
+  /** The specification written the slow way: every swing point on the right side of the close, nearest first. */
+  function reference(ws: readonly { high: number; low: number }[], close: number): { support: number[]; resistance: number[] } {
+    const res = new Set<number>();
+    const sup = new Set<number>();
+    for (let i = 2; i < ws.length - 2; i++) {
+      const others = [ws[i - 2]!, ws[i - 1]!, ws[i + 1]!, ws[i + 2]!];
+      if (others.every((o) => o.high < ws[i]!.high) && ws[i]!.high > close) res.add(ws[i]!.high);
+      if (others.every((o) => o.low > ws[i]!.low) && ws[i]!.low < close && ws[i]!.low > 0) sup.add(ws[i]!.low);
+    }
+    const resistance = [...res].sort((a, b) => a - b).slice(0, 3);
+    const support = [...sup].sort((a, b) => b - a).slice(0, 3);
+    if (resistance.length === 0) {
+      const hi = Math.max(...ws.map((w) => w.high));
+      if (hi > close) resistance.push(hi);
+    }
+    if (support.length === 0) {
+      const lo = Math.min(...ws.map((w) => w.low));
+      if (lo < close && lo > 0) support.push(lo);
+    }
+    return { support, resistance };
+  }
+  it('agrees on random windows, including repeated levels', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 40 }), (cs, c) => {
+        const ws = bars(cs);
+        expect(findKeyLevels(ws, c)).toEqual(reference(ws, c));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

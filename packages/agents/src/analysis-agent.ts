@@ -65,10 +65,12 @@ export function analyse(input: AnalysisInput): AnalysisReport {
   if (keyLevels.resistance.length === 0 && ind.high20 > close) keyLevels.resistance.push(ind.high20);
   if (keyLevels.support.length === 0 && ind.low20 < close && ind.low20 > 0) keyLevels.support.push(ind.low20);
 
-  const features: number[] = new Array<number>(input.features.length);
+  // pushed, not preallocated: a packed double array (new Array(n) is holey, and JSON.stringify takes its slow
+  // per-element path for holey arrays — this array is serialised into every trace line)
+  const features: number[] = [];
   for (let i = 0; i < input.features.length; i++) {
     const f = input.features[i] as number;
-    features[i] = Number.isFinite(f) ? f : 0;
+    features.push(Number.isFinite(f) ? f : 0);
   }
   if (features.length === 0)
     throw new AppError('VALIDATION', 'analysis needs a non-empty feature vector', { hint: 'compute features with the market feature engine' });
@@ -101,9 +103,12 @@ export function analyse(input: AnalysisInput): AnalysisReport {
  * the record is built as one literal (one hidden class, no per-key stores: this is the hot path).
  */
 function reportIndicators(ind: AnalysisIndicators, volRatio: number): Record<string, number> {
-  let allFinite = Number.isFinite(volRatio);
-  for (let i = 0; allFinite && i < REPORTED_INDICATORS.length; i++) allFinite = Number.isFinite(ind[REPORTED_INDICATORS[i] as (typeof REPORTED_INDICATORS)[number]]);
-  if (allFinite)
+  // one finiteness test for all: a NaN or ±Infinity makes the sum non-finite (a finite sum that overflows only
+  // sends a valid record down the general path below, which gives the same result)
+  const sum =
+    ind.ema20 + ind.ema50 + ind.rsi14 + ind.macd + ind.macdSignal + ind.macdHist + ind.atr14 + ind.adx14 + ind.pdi14 + ind.mdi14 +
+    ind.bbUpper + ind.bbMiddle + ind.bbLower + ind.bbPercentB + ind.rv14 + ind.rv100 + ind.high20 + ind.low20 + volRatio;
+  if (Number.isFinite(sum))
     return {
       ema20: ind.ema20,
       ema50: ind.ema50,
@@ -186,12 +191,18 @@ export function findKeyLevels(bars: readonly WindowBar[], close: number): Analys
 
 /** Keep `levels` sorted nearest-to-price first, unique, at most maxLevels long. */
 function insertNearest(levels: number[], v: number, ascending: boolean): void {
+  const n = levels.length;
+  const max = ANALYSIS_RULES.maxLevels;
   let i = 0;
-  while (i < levels.length && (ascending ? (levels[i] as number) < v : (levels[i] as number) > v)) i++;
-  if (levels[i] === v) return;
-  if (i >= ANALYSIS_RULES.maxLevels) return;
-  levels.splice(i, 0, v);
-  if (levels.length > ANALYSIS_RULES.maxLevels) levels.length = ANALYSIS_RULES.maxLevels;
+  while (i < n && (ascending ? (levels[i] as number) < v : (levels[i] as number) > v)) i++;
+  if (i < n && levels[i] === v) return;
+  if (i >= max) return;
+  // shift the farther levels right by one (dropping the last when full): no splice/length-set on the hot path
+  let j = n;
+  if (n < max) levels.push(v);
+  else j = max - 1;
+  for (; j > i; j--) levels[j] = levels[j - 1] as number;
+  levels[i] = v;
 }
 
 const TREND_WORD = { up: 'Uptrend', down: 'Downtrend', sideways: 'No trend' } as const;

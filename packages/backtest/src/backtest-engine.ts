@@ -12,7 +12,7 @@ import type { DecisionRunner } from './decision-runner.ts';
 import { protectiveExit } from './fill-model.ts';
 import { renderHtmlReport } from './html-report.ts';
 import { performanceMetrics, tradeMetrics } from './metrics.ts';
-import { BufferedFileWriter, isoTime, tradesCsv, traceLine, writeEquityCsv, type EquityCurve } from './output-writers.ts';
+import { isoTime, StreamingFileWriter, tradesCsv, traceLine, writeEquityCsv, type EquityCurve } from './output-writers.ts';
 import { summaryJson, type BacktestSummary } from './summary.ts';
 import { TradeBook, type ExitReason, type Trade } from './trade-book.ts';
 
@@ -161,10 +161,10 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
   let memoryWriteMs = 0;
   let traceWriteMs = 0;
 
-  let decisionsOut: BufferedFileWriter | null = null;
+  let decisionsOut: StreamingFileWriter | null = null;
   if (deps.outDir !== null) {
     mkdirSync(deps.outDir, { recursive: true });
-    decisionsOut = new BufferedFileWriter(path.join(deps.outDir, 'decisions.jsonl'));
+    decisionsOut = new StreamingFileWriter(path.join(deps.outDir, 'decisions.jsonl'));
   }
 
   const applyFills = (k: number, events: readonly PaperFillEvent[], barIndex: number, reason: ExitReason): void => {
@@ -360,30 +360,46 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
   let done = 0;
   let curTs = -1;
   const progressEvery = 4096;
-  for (;;) {
-    let k = -1;
-    let best = Infinity;
-    for (let j = 0; j < series.length; j++) {
-      const st = states[j]!;
-      const b = series[j]!.bars[st.idx];
-      if (b !== undefined && b.ts < best) {
-        best = b.ts;
-        k = j;
+  try {
+    for (;;) {
+      let k = -1;
+      let best = Infinity;
+      for (let j = 0; j < series.length; j++) {
+        const st = states[j]!;
+        const b = series[j]!.bars[st.idx];
+        if (b !== undefined && b.ts < best) {
+          best = b.ts;
+          k = j;
+        }
       }
+      if (k < 0) break;
+      if (best !== curTs) {
+        if (curTs >= 0) recordRow(curTs + tf);
+        curTs = best;
+      }
+      const r = processBar(k);
+      if (r !== undefined) await r;
+      // decisions.jsonl is written in the background; wait only when all its buffers are full
+      if (decisionsOut !== null && decisionsOut.blocked) {
+        const w0 = performance.now();
+        await decisionsOut.ready();
+        traceWriteMs += performance.now() - w0;
+      }
+      done++;
+      if (deps.onProgress !== undefined && (done & (progressEvery - 1)) === 0) deps.onProgress(done, totalEvents);
     }
-    if (k < 0) break;
-    if (best !== curTs) {
-      if (curTs >= 0) recordRow(curTs + tf);
-      curTs = best;
-    }
-    const r = processBar(k);
-    if (r !== undefined) await r;
-    done++;
-    if (deps.onProgress !== undefined && (done & (progressEvery - 1)) === 0) deps.onProgress(done, totalEvents);
+  } catch (e) {
+    // a failed run leaves no writer behind: finish the writes in flight and close the file
+    await decisionsOut?.close().catch(() => undefined);
+    throw e;
   }
   recordRow(curTs + tf);
   deps.onProgress?.(done, totalEvents);
-  decisionsOut?.close();
+  if (decisionsOut !== null) {
+    const w0 = performance.now();
+    await decisionsOut.close();
+    traceWriteMs += performance.now() - w0;
+  }
 
   // positions still open are marked to the last close (no exit fee): exitReason 'end'
   for (let k = 0; k < series.length; k++) {

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DecisionTrace } from '@meridian/contracts';
 import { fmtNum, roundOut } from './number-format.ts';
-import { BufferedFileWriter, EQUITY_HEADER, TRADES_HEADER, tradesCsv, traceLine, writeEquityCsv } from './output-writers.ts';
+import { BufferedFileWriter, EQUITY_HEADER, isoTime, StreamingFileWriter, TRADES_HEADER, tradesCsv, traceLine, writeEquityCsv } from './output-writers.ts';
 import { SUMMARY_FIELDS, summaryJson, type BacktestSummary } from './summary.ts';
 
 describe('number format', () => {
@@ -120,6 +121,76 @@ describe('CSV writers', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('StreamingFileWriter (decisions.jsonl)', () => {
+  const lines = Array.from({ length: 500 }, (_, i) => `{"i":${i},"s":"${'x'.repeat(i % 37)}—é"}\n`);
+  const inTmp = async (f: (file: string) => Promise<void>) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bt-stream-'));
+    try {
+      await f(path.join(dir, 'd.jsonl'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  it('writes every line in order through small buffers, waiting when all are in flight', async () => {
+    await inTmp(async (file) => {
+      const w = new StreamingFileWriter(file, 256, 2);
+      let waited = 0;
+      for (const l of lines) {
+        w.write(l);
+        if (w.blocked) {
+          waited++;
+          await w.ready();
+        }
+      }
+      await w.close();
+      expect(waited).toBeGreaterThan(0);
+      expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
+      expect(w.bytes).toBe(Buffer.byteLength(lines.join('')));
+    });
+  });
+  it('keeps the order when the caller ignores back-pressure, and takes a line larger than a buffer', async () => {
+    await inTmp(async (file) => {
+      const w = new StreamingFileWriter(file, 64, 2);
+      const big = `${'y'.repeat(1000)}\n`;
+      const all = [...lines.slice(0, 50), big, ...lines.slice(50, 100)];
+      for (const l of all) w.write(l);
+      await w.close();
+      expect(readFileSync(file, 'utf8')).toBe(all.join(''));
+    });
+  });
+  it('replaces a file left by an earlier run (no stale tail)', async () => {
+    await inTmp(async (file) => {
+      writeFileSync(file, 'x'.repeat(10_000));
+      const w = new StreamingFileWriter(file, 256, 2);
+      w.write('{"a":1}\n');
+      await w.close();
+      expect(readFileSync(file, 'utf8')).toBe('{"a":1}\n');
+    });
+  });
+  it.skipIf(!existsSync('/dev/full'))('reports a failed write (a full disk) from close', async () => {
+    const w = new StreamingFileWriter('/dev/full', 64, 2);
+    for (const l of lines.slice(0, 20)) w.write(l);
+    await expect(w.close()).rejects.toThrow(/ENOSPC/);
+  });
+});
+
+describe('isoTime', () => {
+  it('is exactly Date#toISOString for any whole epoch ms (day prefix cached)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 - 1 }), (t) => {
+        expect(isoTime(t)).toBe(new Date(t).toISOString());
+        expect(isoTime(t + 1)).toBe(new Date(t + 1).toISOString());
+      }),
+      { numRuns: 2000 },
+    );
+    for (const t of [0, -1, 86_399_999, 86_400_000, 1_704_067_199_999, 1_704_067_200_000]) expect(isoTime(t)).toBe(new Date(t).toISOString());
+  });
+  it('refuses a time outside the Date range', () => {
+    expect(() => isoTime(8.64e15 + 1)).toThrow(RangeError);
+    expect(() => isoTime(Number.NaN)).toThrow(RangeError);
   });
 });
 

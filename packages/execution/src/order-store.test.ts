@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, type OrderRequest } from '@meridian/contracts';
 import { uuidv7 } from '@meridian/core';
-import { getPosition, listExecutionReports, listFills, listOrderTransitions, migrate, openDb, type Db } from '@meridian/db';
+import { getOutboxEntry, getPosition, insertOutbox, listExecutionReports, listFills, listOrderTransitions, migrate, openDb, type Db } from '@meridian/db';
 import type { ExchangeOrder } from './exchange-adapter.ts';
 import { OrderStore } from './order-store.ts';
 
@@ -96,5 +96,50 @@ describe('OrderStore', () => {
     await store.transition(order, 'SUBMITTING', 'first', T0 + 1);
     await expect(store.transition(order, 'SUBMITTING', 'second', T0 + 2)).rejects.toMatchObject({ code: 'CONFLICT' });
     expect((await listOrderTransitions(db, r.orderId)).map((t) => t.reason)).toEqual(['received from the outbox', 'first']);
+  });
+
+  it('createAndTransition stores NEW and the next step in one go, idempotently; with ack, only a handed-over order is acked', async () => {
+    const sub = request({ symbol: 'BNB/USDT' });
+    const rej = request({ symbol: 'BNB/USDT' });
+    for (const r of [sub, rej]) await insertOutbox(db, { orderId: r.orderId, payload: r, createdAt: T0 });
+    const a = await store.createAndTransition(sub, 'SUBMITTING', 'sending to paper', T0 + 1, { ack: true });
+    expect(a).toMatchObject({ inserted: true, acked: false, order: { status: 'SUBMITTING', statusReason: 'sending to paper', createdAt: T0 + 1 } });
+    expect(a.order.request).toEqual(sub);
+    expect(await store.get(sub.orderId)).toEqual(a.order);
+    expect((await getOutboxEntry(db, sub.orderId))?.ackedAt).toBeNull();
+    const b = await store.createAndTransition(rej, 'REJECTED', 'trading is HALTED', T0 + 2, { ack: true });
+    expect(b).toMatchObject({ inserted: true, acked: true, order: { status: 'REJECTED' } });
+    expect((await getOutboxEntry(db, rej.orderId))?.ackedAt).toBe(T0 + 2);
+    expect((await listOrderTransitions(db, rej.orderId)).map((t) => [t.from, t.to, t.reason])).toEqual([
+      [null, 'NEW', 'received from the outbox'],
+      ['NEW', 'REJECTED', 'trading is HALTED'],
+    ]);
+    // a redelivery writes nothing and returns the stored order
+    const again = await store.createAndTransition(sub, 'REJECTED', 'second try', T0 + 3, { ack: true });
+    expect(again).toMatchObject({ inserted: false, acked: false, order: { status: 'SUBMITTING' } });
+    expect(await listOrderTransitions(db, sub.orderId)).toHaveLength(2);
+    expect((await getOutboxEntry(db, sub.orderId))?.ackedAt).toBeNull();
+    expect((await listExecutionReports(db, { orderId: sub.orderId })).map((x) => x.report.status)).toEqual(['SUBMITTING']);
+
+    // the exchange's answer and the ack commit together; a later partial-then-full sync reads the stored fills
+    const partial: ExchangeOrder = {
+      ...filled(sub, 300, 'bnb-1'),
+      status: 'PARTIALLY_FILLED',
+      filledQuantity: 0.2,
+      fees: 0.04,
+      fills: [{ ...filled(sub, 300, 'bnb-1').fills[0]!, quantity: 0.2, fee: 0.04 }],
+    };
+    const p1 = await store.applyExchangeOrder(a.order, partial, T0 + 4, { ack: true });
+    expect(p1).toMatchObject({ acked: true, order: { status: 'PARTIALLY_FILLED', filledQuantity: 0.2 } });
+    expect((await getOutboxEntry(db, sub.orderId))?.ackedAt).toBe(T0 + 4);
+    const full: ExchangeOrder = { ...filled(sub, 300, 'bnb-2'), fills: [...partial.fills, { ...filled(sub, 300, 'bnb-2').fills[0]!, quantity: 0.3, fee: 0.06 }] };
+    const p2 = await store.applyExchangeOrder(p1.order, full, T0 + 5);
+    expect(p2.newFills.map((f) => f.fillId)).toEqual(['bnb-2']);
+    expect(p2.order).toMatchObject({ status: 'FILLED', filledQuantity: 0.5, updatedAt: T0 + 5 });
+    expect(await store.get(sub.orderId)).toEqual(p2.order);
+    expect((await listFills(db, sub.orderId)).map((f) => f.fillId).sort()).toEqual(['bnb-1', 'bnb-2']);
+    expect(await getPosition(db, 'paper', 'BNB/USDT')).toMatchObject({ quantity: 0.5, avgEntryPrice: 300 });
+    // the same answer again changes nothing
+    expect((await store.applyExchangeOrder(p2.order, full, T0 + 6)).report).toBeNull();
   });
 });

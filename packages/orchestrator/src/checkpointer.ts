@@ -19,8 +19,12 @@ export interface Checkpointer {
  */
 export async function openCheckpointer(db: DbConfig): Promise<Checkpointer> {
   if (db.kind === 'pglite') return { saver: new MemorySaver(), durable: false, close: () => Promise.resolve() };
-  const { PostgresSaver } = await import('@langchain/langgraph-checkpoint-postgres');
-  const saver = PostgresSaver.fromConnString(db.url, { schema: CHECKPOINT_SCHEMA });
+  const [{ PostgresSaver }, { default: pg }] = await Promise.all([import('@langchain/langgraph-checkpoint-postgres'), import('pg')]);
+  // our own pool (fromConnString's has no 'error' listener): an idle connection the server drops —
+  // a Postgres restart, a dropped test database — must not crash the process; the next use reconnects
+  const pool = new pg.Pool({ connectionString: db.url, application_name: 'meridian-checkpointer' });
+  pool.on('error', () => undefined);
+  const saver = new PostgresSaver(pool, undefined, { schema: CHECKPOINT_SCHEMA });
   try {
     await saver.setup();
   } catch (e) {

@@ -1,15 +1,15 @@
-import type { DecisionTrace } from '@meridian/contracts';
-import { AppError, type Clock } from '@meridian/core';
+import { DecisionTraceSchema, type DecisionTrace } from '@meridian/contracts';
+import { AppError, uuidv7, type Clock } from '@meridian/core';
 import {
   appendAudit,
   closePendingApproval,
   getDecisionTrace,
   getPendingApproval,
-  insertDecisionTrace,
   insertOutbox,
-  insertPendingApproval,
+  jsonParam,
   listPendingApprovals,
   type Db,
+  type SqlValue,
   type PendingApproval,
 } from '@meridian/db';
 import type { ApprovalAnswer } from './run-state.ts';
@@ -50,25 +50,66 @@ export class DbDecisionRecorder implements DecisionRecorder {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * The trace, its outbox row and its pending approval in ONE statement (data-modifying CTEs commit or fail
+   * together), so inside the worker's transaction this costs one round trip instead of a savepoint, three
+   * inserts and a release. The rows are the ones `insertDecisionTrace`, `insertOutbox` and
+   * `insertPendingApproval` write; the outbox part is only in the statement when there is an order, because
+   * the outbox's statement-level NOTIFY trigger would wake the relay for every decision otherwise. A bar (or
+   * decision id) that already has a trace inserts nothing, and the stored trace is returned.
+   */
   async record(trace: DecisionTrace, pendingExpiresAt: number | null): Promise<RecordResult> {
-    return this.db.transaction(async (tx) => {
-      const at = this.clock.now();
-      const r = await insertDecisionTrace(tx, trace, at);
-      if (!r.inserted) return { inserted: false, trace: r.stored.trace };
-      if (trace.orderRequest !== null) await insertOutbox(tx, { orderId: trace.orderRequest.orderId, payload: trace.orderRequest, createdAt: at });
-      if (trace.outcome === 'pending_approval') {
-        if (pendingExpiresAt === null) throw new AppError('INTERNAL', `pending decision ${trace.decisionId} recorded without an expiry`);
-        await insertPendingApproval(tx, {
-          decisionId: trace.decisionId,
-          runScope: trace.runScope,
-          exchange: trace.exchange,
-          symbol: trace.symbol,
-          requestedAt: trace.verdict?.evaluatedAt ?? at,
-          expiresAt: pendingExpiresAt,
-        });
-      }
-      return { inserted: true, trace };
-    });
+    const at = this.clock.now();
+    const t = DecisionTraceSchema.safeParse(trace);
+    if (!t.success)
+      throw new AppError('VALIDATION', `decision trace is invalid: ${t.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`, {
+        hint: 'fix the value and retry',
+      });
+    const pending = trace.outcome === 'pending_approval';
+    if (pending && pendingExpiresAt === null) throw new AppError('INTERNAL', `pending decision ${trace.decisionId} recorded without an expiry`);
+    const requestedAt = trace.verdict?.evaluatedAt ?? at;
+    if (pending && !((pendingExpiresAt as number) > requestedAt))
+      throw new AppError('VALIDATION', `a pending approval must expire after it is requested (requested ${requestedAt}, expires ${pendingExpiresAt})`, {
+        hint: 'MERIDIAN_PENDING_APPROVAL_TTL_MS must be > 0',
+      });
+    const v = t.data;
+    const order = v.orderRequest;
+    const params: SqlValue[] = [v.traceId, v.decisionId, v.runScope, v.exchange, v.symbol, v.timeframe, v.asOf, v.outcome, v.runner, jsonParam(v), at];
+    const ctes: string[] = [];
+    if (order !== null) {
+      params.push(uuidv7(at), order.orderId, jsonParam(order));
+      const n = params.length;
+      ctes.push(`o AS (INSERT INTO outbox (id, order_id, payload, created_at) SELECT $${n - 2}::uuid, $${n - 1}::uuid, $${n}::jsonb, $11 FROM t ON CONFLICT DO NOTHING)`);
+    }
+    if (pending) {
+      params.push(requestedAt, pendingExpiresAt);
+      const n = params.length;
+      ctes.push(
+        `p AS (INSERT INTO pending_approvals (decision_id, run_scope, exchange, symbol, requested_at, expires_at) SELECT $2, $3, $4, $5, $${n - 1}::bigint, $${n}::bigint FROM t ON CONFLICT DO NOTHING)`,
+      );
+    }
+    const r = await this.db.query<{ n: number }>(
+      `WITH t AS (
+         INSERT INTO decision_traces (trace_id, decision_id, run_scope, exchange, symbol, timeframe, as_of, outcome, runner, trace, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)
+         ON CONFLICT DO NOTHING
+         RETURNING decision_id)${ctes.map((c) => `,\n       ${c}`).join('')}
+       SELECT count(*)::int AS n FROM t`,
+      params,
+    );
+    if ((r.rows[0]?.n ?? 0) === 1) return { inserted: true, trace };
+    // the bar or the decision id already has a trace (committed: ON CONFLICT waited for its writer): act on it
+    const existing = await this.db.query<{ trace: unknown }>(
+      `SELECT trace FROM decision_traces
+        WHERE decision_id = $1 OR trace_id = $2 OR (exchange = $3 AND symbol = $4 AND timeframe = $5 AND as_of = $6 AND run_scope = $7)
+        ORDER BY created_at LIMIT 1`,
+      [v.decisionId, v.traceId, v.exchange, v.symbol, v.timeframe, v.asOf, v.runScope],
+    );
+    const row = existing.rows[0];
+    if (!row) throw new AppError('INTERNAL', `decision trace ${v.decisionId} conflicted but no existing row was found`);
+    const stored = DecisionTraceSchema.safeParse(row.trace);
+    if (!stored.success) throw new AppError('DATA_INTEGRITY', `stored decision trace for ${v.symbol} at ${v.asOf} does not match its schema`);
+    return { inserted: false, trace: stored.data };
   }
 
   async resolve(trace: DecisionTrace, answer: ApprovalAnswer): Promise<void> {
