@@ -56,7 +56,7 @@ export async function run(): Promise<BenchResult[]> {
     const cpu = process.cpuUsage(cpu0);
     lat.sort((a, b) => a - b);
     const orders = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]?.n ?? 0;
-    const notes = `${EVENTS} events one at a time, ${orders} orders approved; ${runner === 'graph' ? 'LangGraph + PostgresSaver checkpoints' : 'fast runner (same nodes, no LangGraph)'}; CPU ${((cpu.user + cpu.system) / 1000 / EVENTS).toFixed(1)} ms/event in this process`;
+    const notes = `${EVENTS} events one at a time, ${orders} orders approved; ${runner === 'graph' ? 'LangGraph (PostgresSaver checkpoint only for runs that wait for an officer)' : 'fast runner (same nodes, no LangGraph)'}; CPU ${((cpu.user + cpu.system) / 1000 / EVENTS).toFixed(1)} ms/event in this process`;
     out.push({ name: `worker (${runner}): candle event → trace stored, p50`, value: percentile(lat, 50), unit: 'ms', notes });
     out.push({ name: `worker (${runner}): candle event → trace stored, p99`, value: percentile(lat, 99), unit: 'ms', target: '≤ 25' });
     await worker.stop();

@@ -133,9 +133,19 @@ export class ExecutorService {
   /** One order from the queue. Resolves with the stored order; throws when the job should be retried. */
   handle(req: OrderRequest): Promise<StoredOrder> {
     return this.#locked(req.orderId, async () => {
-      // a first delivery is the common case: no read first — preflight, then NEW and its next step (and the
-      // ack of a REJECTED one) in one statement that is idempotent on the order id; a redelivery finds the
-      // stored order there and resumes it (the preflight's answer is then not used)
+      // a first delivery is the common case: no read first. The request checks (approval, exchange, limits
+      // version) run here; the trading state is checked by the insert itself — NEW + SUBMITTING are written
+      // only while it is stored ACTIVE (or was never set). A redelivery finds the stored order and resumes it.
+      if ((await this.#checkRequest(req, this.#clock.now())) === null) {
+        const fast = await this.#store.createAndTransition(req, 'SUBMITTING', `sending to ${this.#o.exchange.id}`, this.#clock.now(), {
+          ack: true,
+          requireTradingActive: true,
+        });
+        if (fast.inserted) return this.#ackIfHandedOver(await this.#submit(fast.order, req));
+        if (!fast.blocked) return this.#ackIfHandedOver(await this.#advance(fast.order, fast.order.request ?? req));
+      }
+      // a refused request, or trading not plainly ACTIVE: the full preflight decides, then NEW and its next step
+      // (and the ack of a REJECTED one) in one statement that is idempotent on the order id
       const refusal = await this.#preflight(req);
       const to: OrderStatus = refusal === null ? 'SUBMITTING' : 'REJECTED';
       const created = await this.#store.createAndTransition(req, to, refusal ?? `sending to ${this.#o.exchange.id}`, this.#clock.now(), { ack: true });
@@ -239,6 +249,17 @@ export class ExecutorService {
   /** null when the order may be sent, else the reason it may not */
   async #preflight(req: OrderRequest): Promise<string | null> {
     const now = this.#clock.now();
+    const refused = await this.#checkRequest(req, now);
+    if (refused !== null) return refused;
+    const ts = await getTradingState(this.#o.db);
+    const state = ts ? effectiveTradingState(ts.state, now) : 'ACTIVE';
+    if (state === 'HALTED') return `trading is HALTED (${ts?.state.reason ?? 'no reason'}); no order is sent`;
+    if (state === 'REDUCING' && !req.reduceOnly) return 'trading is REDUCING; only reduce-only orders are sent';
+    return null;
+  }
+
+  /** the preflight without the trading state: approval, exchange, limits version */
+  async #checkRequest(req: OrderRequest, now: number): Promise<string | null> {
     const v = verifyApproval(req, this.#o.verifyKeys, now);
     if (!v.ok) return `approval ${v.error.reason === 'expired' ? 'expired' : `invalid (${v.error.reason})`}: ${v.error.message}`;
     if (req.exchange !== this.#o.exchange.id) return `the order is for exchange ${req.exchange}; this executor trades on ${this.#o.exchange.id}`;
@@ -248,10 +269,6 @@ export class ExecutorService {
       if (!(await getRiskLimits(this.#o.db, version))) return `approval names risk limits version ${version}, which does not exist`;
       this.#knownLimits.add(version);
     }
-    const ts = await getTradingState(this.#o.db);
-    const state = ts ? effectiveTradingState(ts.state, now) : 'ACTIVE';
-    if (state === 'HALTED') return `trading is HALTED (${ts?.state.reason ?? 'no reason'}); no order is sent`;
-    if (state === 'REDUCING' && !req.reduceOnly) return 'trading is REDUCING; only reduce-only orders are sent';
     return null;
   }
 

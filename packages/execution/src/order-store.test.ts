@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, type OrderRequest } from '@meridian/contracts';
 import { uuidv7 } from '@meridian/core';
-import { getOutboxEntry, getPosition, insertOutbox, listExecutionReports, listFills, listOrderTransitions, migrate, openDb, type Db } from '@meridian/db';
+import { getOutboxEntry, getPosition, insertOutbox, transitionTradingState, listExecutionReports, listFills, listOrderTransitions, migrate, openDb, type Db } from '@meridian/db';
 import type { ExchangeOrder } from './exchange-adapter.ts';
 import { OrderStore } from './order-store.ts';
 
@@ -141,5 +141,24 @@ describe('OrderStore', () => {
     expect(await getPosition(db, 'paper', 'BNB/USDT')).toMatchObject({ quantity: 0.5, avgEntryPrice: 300 });
     // the same answer again changes nothing
     expect((await store.applyExchangeOrder(p2.order, full, T0 + 6)).report).toBeNull();
+  });
+
+  it('requireTradingActive writes only while trading is stored ACTIVE or never set; otherwise nothing, blocked', async () => {
+    const r = request({ symbol: 'XRP/USDT' });
+    await transitionTradingState(db, { to: 'HALTED', reason: 'kill switch', actor: 'test', at: T0, until: T0 + 1 });
+    try {
+      // HALTED with an `until` already passed is effectively ACTIVE, but only the full check may say so
+      const blocked = await store.createAndTransition(r, 'SUBMITTING', 'sending', T0 + 5, { ack: true, requireTradingActive: true });
+      expect(blocked).toMatchObject({ inserted: false, blocked: true });
+      expect(await store.get(r.orderId)).toBeUndefined();
+      // without the gate (after the caller's own check) it is written
+      expect((await store.createAndTransition(r, 'SUBMITTING', 'sending', T0 + 6, { requireTradingActive: false })).inserted).toBe(true);
+    } finally {
+      await transitionTradingState(db, { to: 'ACTIVE', reason: 'resume', actor: 'test', at: T0 + 7 });
+    }
+    const r2 = request({ symbol: 'XRP/USDT' });
+    expect(await store.createAndTransition(r2, 'SUBMITTING', 'sending', T0 + 8, { requireTradingActive: true })).toMatchObject({ inserted: true, blocked: false });
+    // an existing order is not "blocked": it is returned as stored
+    expect(await store.createAndTransition(r2, 'SUBMITTING', 'again', T0 + 9, { requireTradingActive: true })).toMatchObject({ inserted: false, blocked: false });
   });
 });

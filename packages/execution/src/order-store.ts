@@ -9,7 +9,7 @@ import {
   type OrderRequest,
   type OrderStatus,
 } from '@meridian/contracts';
-import { getOrder, insertOrder, jsonParam, listFills, type Db, type StoredOrder, type StoredPosition } from '@meridian/db';
+import { GLOBAL_SCOPE, getOrder, insertOrder, jsonParam, listFills, type Db, type StoredOrder, type StoredPosition } from '@meridian/db';
 import { AppError } from '@meridian/core';
 import type { ExchangeOrder } from './exchange-adapter.ts';
 import { transition, type OrderUpdate } from './order-state-machine.ts';
@@ -32,6 +32,16 @@ export interface WriteOptions {
    * SUBMITTING (the executor's "handed over" rule), so the result and the ack commit together.
    */
   readonly ack?: boolean;
+}
+
+export interface CreateOptions extends WriteOptions {
+  /**
+   * Write only if the global trading state is stored ACTIVE or was never set — i.e. effectively ACTIVE with
+   * no rule to apply (only a stored HALTED can be effectively ACTIVE, after its `until`). Otherwise nothing is
+   * written and `blocked` is true: the caller runs its full trading-state check. Read in the same statement,
+   * so the kill switch is seen as of the insert itself.
+   */
+  readonly requireTradingActive?: boolean;
 }
 
 /** NEW and SUBMITTING orders are still the outbox's: everything else may be acked */
@@ -73,7 +83,13 @@ export class OrderStore {
    * preflight already decided SUBMITTING (or REJECTED). Idempotent: if the order exists, nothing is written,
    * `inserted` is false and the stored order is returned.
    */
-  async createAndTransition(req: OrderRequest, to: OrderStatus, reason: string, at: number, opts: WriteOptions = {}): Promise<StoreResult & { inserted: boolean }> {
+  async createAndTransition(
+    req: OrderRequest,
+    to: OrderStatus,
+    reason: string,
+    at: number,
+    opts: CreateOptions = {},
+  ): Promise<StoreResult & { inserted: boolean; blocked: boolean }> {
     const created = newOrder(req, at);
     const r = transition(created, to, reason, at);
     if (!r.ok) throw r.error;
@@ -81,11 +97,13 @@ export class OrderStore {
     const stored: StoredOrder = { ...next, approval: req.approval, request: req };
     const report = validReport(reportOf(next, 'NEW', [], reason, at));
     const ack = opts.ack === true && handedOver(to);
-    const q = await this.#db.query<{ n: number }>(
-      `WITH ins AS (
+    const q = await this.#db.query<{ n: number; open: boolean }>(
+      `WITH gate AS (
+         SELECT NOT $22::boolean OR NOT EXISTS (SELECT 1 FROM trading_state WHERE scope = $23 AND state <> 'ACTIVE') AS open),
+       ins AS (
          INSERT INTO orders (order_id, decision_id, exchange, symbol, side, type, quantity, limit_price, status, status_reason,
                              exchange_order_id, filled_quantity, avg_fill_price, fees, approval, request, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16::jsonb, $17, $18)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16::jsonb, $17, $18 FROM gate WHERE gate.open
          ON CONFLICT (order_id) DO NOTHING
          RETURNING order_id),
        tr AS (
@@ -97,7 +115,7 @@ export class OrderStore {
          INSERT INTO execution_reports (order_id, status, report, created_at) SELECT ins.order_id, $9, $20::jsonb, $17 FROM ins),
        ack AS (
          UPDATE outbox SET acked_at = $17 WHERE order_id = $1 AND acked_at IS NULL AND $21::boolean AND EXISTS (SELECT 1 FROM ins))
-       SELECT count(*)::int AS n FROM ins`,
+       SELECT (SELECT count(*)::int FROM ins) AS n, (SELECT open FROM gate) AS open`,
       [
         next.orderId,
         next.decisionId,
@@ -120,12 +138,16 @@ export class OrderStore {
         created.statusReason,
         jsonParam(report),
         ack,
+        opts.requireTradingActive === true,
+        GLOBAL_SCOPE,
       ],
     );
-    if ((q.rows[0]?.n ?? 0) === 1) return { order: stored, report, newFills: [], acked: ack, inserted: true };
+    const row = q.rows[0];
+    if (row?.n === 1) return { order: stored, report, newFills: [], acked: ack, inserted: true, blocked: false };
     const existing = await getOrder(this.#db, req.orderId);
+    if (row?.open === false) return { order: existing ?? stored, report: null, newFills: [], acked: false, inserted: false, blocked: true };
     if (!existing) throw new AppError('INTERNAL', `order ${req.orderId} conflicted but was not found`);
-    return { order: existing, report: null, newFills: [], acked: false, inserted: false };
+    return { order: existing, report: null, newFills: [], acked: false, inserted: false, blocked: false };
   }
 
   /** One status change, checked by the state machine; one statement (order, transition row, report[, ack]). */

@@ -228,6 +228,7 @@ export class IvfIndex {
     const n = list.length;
     const asOf = filter.asOf;
     const want = filter.series;
+    const unrolled = (d & 7) === 0;
     let matched = 0;
     for (let i = 0; i < n; i++) {
       if (ra[i]! > asOf || (want >= 0 && series[i] !== want)) continue;
@@ -237,13 +238,37 @@ export class IvfIndex {
       let s = 0;
       // partial distance: stop as soon as this entry cannot enter the top k (checked every 8 dims)
       let j = 0;
-      for (; j < d; j += 8) {
-        const end = j + 8 < d ? j + 8 : d;
-        for (let t = j; t < end; t++) {
-          const x = vecs[off + t]! - q[t]!;
+      if (unrolled) {
+        // the same sum in the same order, 8 terms per step: about twice as fast in V8 (fewer loop and
+        // bounds checks), and bit-identical to the loop below
+        for (let o = off; j < d; j += 8, o += 8) {
+          let x = vecs[o]! - q[j]!;
           s += x * x;
+          x = vecs[o + 1]! - q[j + 1]!;
+          s += x * x;
+          x = vecs[o + 2]! - q[j + 2]!;
+          s += x * x;
+          x = vecs[o + 3]! - q[j + 3]!;
+          s += x * x;
+          x = vecs[o + 4]! - q[j + 4]!;
+          s += x * x;
+          x = vecs[o + 5]! - q[j + 5]!;
+          s += x * x;
+          x = vecs[o + 6]! - q[j + 6]!;
+          s += x * x;
+          x = vecs[o + 7]! - q[j + 7]!;
+          s += x * x;
+          if (s > bound) break;
         }
-        if (s > bound) break;
+      } else {
+        for (; j < d; j += 8) {
+          const end = j + 8 < d ? j + 8 : d;
+          for (let t = j; t < end; t++) {
+            const x = vecs[off + t]! - q[t]!;
+            s += x * x;
+          }
+          if (s > bound) break;
+        }
       }
       if (j >= d && s <= bound) {
         const id = ids[i]!;
@@ -260,12 +285,7 @@ export class IvfIndex {
     let best = 0;
     let bestD = Infinity;
     for (let l = 0; l < this.#nlist; l++) {
-      let s = 0;
-      const co = l * d;
-      for (let j = 0; j < d; j++) {
-        const x = c[co + j]! - v[off + j]!;
-        s += x * x;
-      }
+      const s = squaredDistance(c, l * d, v, off, d);
       if (s < bestD) {
         bestD = s;
         best = l;
@@ -279,15 +299,7 @@ export class IvfIndex {
     const d = this.dim;
     const nlist = this.#nlist;
     const dist = this.#cdist;
-    for (let l = 0; l < nlist; l++) {
-      let s = 0;
-      const co = l * d;
-      for (let j = 0; j < d; j++) {
-        const x = c[co + j]! - q[j]!;
-        s += x * x;
-      }
-      dist[l] = s;
-    }
+    for (let l = 0; l < nlist; l++) dist[l] = squaredDistance(c, l * d, q, 0, d);
     return dist;
   }
 
@@ -329,4 +341,40 @@ export class IvfIndex {
     this.trainings++;
     this.trainMs += performance.now() - t0;
   }
+}
+
+/**
+ * Σ (a[ao+j] − b[bo+j])² over j < d, summed in index order. Unrolled by 8 when d allows (the feature vectors
+ * are 32-d): the same additions in the same order, so the same bits, at about half the time of the plain loop.
+ */
+function squaredDistance(a: Float32Array, ao: number, b: Float32Array, bo: number, d: number): number {
+  let s = 0;
+  if ((d & 7) === 0) {
+    for (let j = 0; j < d; j += 8) {
+      const p = ao + j;
+      const r = bo + j;
+      let x = a[p]! - b[r]!;
+      s += x * x;
+      x = a[p + 1]! - b[r + 1]!;
+      s += x * x;
+      x = a[p + 2]! - b[r + 2]!;
+      s += x * x;
+      x = a[p + 3]! - b[r + 3]!;
+      s += x * x;
+      x = a[p + 4]! - b[r + 4]!;
+      s += x * x;
+      x = a[p + 5]! - b[r + 5]!;
+      s += x * x;
+      x = a[p + 6]! - b[r + 6]!;
+      s += x * x;
+      x = a[p + 7]! - b[r + 7]!;
+      s += x * x;
+    }
+    return s;
+  }
+  for (let j = 0; j < d; j++) {
+    const x = a[ao + j]! - b[bo + j]!;
+    s += x * x;
+  }
+  return s;
 }

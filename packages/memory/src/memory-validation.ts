@@ -18,7 +18,14 @@ export function memoryId(k: MemoryKey): string {
   return deterministicId(`memory|${keyString(k)}`);
 }
 
-function checkKey(k: MemoryKey, what: string): void {
+/** The subject of an error message, built only when there is an error (it costs more than the checks). */
+type What = string | (() => string);
+const said = (w: What): string => (typeof w === 'string' ? w : w());
+
+function checkKey(k: MemoryKey, w: What): void {
+  if (TIMEFRAME_MS[k.timeframe] !== undefined && Number.isSafeInteger(k.ts) && k.ts >= 0 && Number.isInteger(k.featureVersion) && k.featureVersion >= 1 && Number.isInteger(k.horizonBars) && k.horizonBars >= 1 && k.exchange.length > 0 && k.symbol.length > 0)
+    return;
+  const what = said(w);
   const tf = TIMEFRAME_MS[k.timeframe];
   if (tf === undefined) throw new AppError('VALIDATION', `${what}: unknown timeframe "${k.timeframe}"`);
   if (!Number.isSafeInteger(k.ts) || k.ts < 0) throw new AppError('VALIDATION', `${what}: ts must be a UTC epoch-ms integer, got ${k.ts}`);
@@ -27,36 +34,37 @@ function checkKey(k: MemoryKey, what: string): void {
   if (k.exchange.length === 0 || k.symbol.length === 0) throw new AppError('VALIDATION', `${what}: exchange and symbol are required`);
 }
 
-export function checkVector(v: ArrayLike<number>, featureVersion: number, what: string): void {
+export function checkVector(v: ArrayLike<number>, featureVersion: number, w: What): void {
   const dim = expectedDim(featureVersion);
   if (v.length === 0 || (dim !== undefined && v.length !== dim)) {
+    const what = said(w);
     throw new AppError('VALIDATION', `${what}: feature vector has ${v.length} values, feature version ${featureVersion} has ${dim ?? 'at least 1'}`, {
       hint: 'recompute the features with the FeatureEngine of the same version',
     });
   }
   for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) throw new AppError('VALIDATION', `${what}: feature ${i} is ${v[i]}, not a finite number`);
+    if (!Number.isFinite(v[i])) throw new AppError('VALIDATION', `${said(w)}: feature ${i} is ${v[i]}, not a finite number`);
   }
 }
 
-function checkOutcomeValues(o: { forwardReturn: number; mfe: number; mae: number; resolvedAt: number }, ts: number, what: string): void {
+function checkOutcomeValues(o: { forwardReturn: number; mfe: number; mae: number; resolvedAt: number }, ts: number, w: What): void {
   for (const f of ['forwardReturn', 'mfe', 'mae'] as const) {
-    if (!Number.isFinite(o[f])) throw new AppError('VALIDATION', `${what}: ${f} is ${o[f]}, not a finite number`);
+    if (!Number.isFinite(o[f])) throw new AppError('VALIDATION', `${said(w)}: ${f} is ${o[f]}, not a finite number`);
   }
   if (!Number.isSafeInteger(o.resolvedAt) || o.resolvedAt <= ts) {
-    throw new AppError('VALIDATION', `${what}: resolvedAt (${o.resolvedAt}) must be an epoch-ms integer after the situation's ts (${ts})`);
+    throw new AppError('VALIDATION', `${said(w)}: resolvedAt (${o.resolvedAt}) must be an epoch-ms integer after the situation's ts (${ts})`);
   }
 }
 
 export function checkSituation(s: Situation): void {
-  const what = `memory ${keyString(s)}`;
+  const what = (): string => `memory ${keyString(s)}`;
   checkKey(s, what);
   checkVector(s.features, s.featureVersion, what);
   if (s.outcome) checkOutcomeValues(s.outcome, s.ts, what);
 }
 
 export function checkOutcome(o: Outcome): void {
-  const what = `outcome of ${keyString(o)}`;
+  const what = (): string => `outcome of ${keyString(o)}`;
   checkKey(o, what);
   checkOutcomeValues(o, o.ts, what);
 }
@@ -66,7 +74,7 @@ export function checkRecall(vector: ArrayLike<number>, o: RecallOptions): number
   if (!Number.isSafeInteger(o.asOf) || o.asOf < 0 || o.asOf > 8.64e15) throw new AppError('VALIDATION', `recall asOf must be a UTC epoch-ms integer, got ${o.asOf}`);
   if (o.scope !== 'same-symbol' && o.scope !== 'all-symbols') throw new AppError('VALIDATION', `recall scope must be same-symbol or all-symbols, got "${String(o.scope)}"`);
   const horizonBars = o.horizonBars ?? DEFAULT_HORIZON_BARS;
-  checkKey({ ...o, ts: o.asOf, horizonBars }, 'recall');
+  checkKey({ exchange: o.exchange, symbol: o.symbol, timeframe: o.timeframe, ts: o.asOf, featureVersion: o.featureVersion, horizonBars }, 'recall');
   checkVector(vector, o.featureVersion, 'recall');
   return horizonBars;
 }

@@ -34,10 +34,13 @@ describe.skipIf(!probe.ok)(`filtered recall@10 with the HNSW index, 100,000 memo
   let db: Db | undefined;
   let minTs = Infinity;
   let maxResolved = 0;
+  // opened after the migration, so its sessions start with the HNSW settings of migration 0006
+  let db2: Db | undefined;
   beforeAll(async () => {
     tmp = await freshPgDatabase('memory_recall');
     db = await openDb({ kind: 'postgres', url: tmp.url });
     await migrate(db);
+    db2 = await openDb({ kind: 'postgres', url: tmp.url });
     // bulk load without the index, then build it once (much faster than 100k index inserts)
     const def = (await db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE indexname = 'memories_embedding_v1_hnsw'")).rows[0]?.indexdef;
     expect(def).toMatch(/USING hnsw/);
@@ -55,14 +58,76 @@ describe.skipIf(!probe.ok)(`filtered recall@10 with the HNSW index, 100,000 memo
     await db.exec(`SET maintenance_work_mem = '512MB'; ${def!}; ANALYZE memories`);
   });
   afterAll(async () => {
+    await db2?.close();
     await db?.close();
     await tmp?.[Symbol.asyncDispose]();
   });
 
+  const queryVectors = [...syntheticSituations({ symbols: 1, barsPerSymbol: 3000, seed: 42 })].flat();
+  const options = (rng: SeededRandom, asOf: number, sameSymbol: boolean): RecallOptions => ({
+    asOf,
+    k: 10,
+    scope: sameSymbol ? 'same-symbol' : 'all-symbols',
+    exchange: 'synthetic',
+    symbol: syntheticSymbol(Math.floor(rng.uniform() * 10)),
+    timeframe: '5m',
+    featureVersion: FEATURE_VERSION,
+  });
+
+  it('selective filters (early asOf, one symbol) give exactly the exact answer, by the exact scan or the HNSW fallback', async () => {
+    const chosen = new PgMemoryStore(db2!); // picks the exact scan up front
+    const hnswFirst = new PgMemoryStore(db2!, { exactBelow: 1 }); // HNSW, gives up, falls back
+    const exact = new PgMemoryStore(db2!, { mode: 'exact' });
+    const rng = new SeededRandom(99);
+    for (let i = 0; i < 40; i++) {
+      const q = queryVectors[Math.floor(rng.uniform() * queryVectors.length)]!;
+      // the first 3% of the span: a few hundred memories per symbol at most
+      const o = options(rng, Math.round(minTs + rng.uniform() * 0.03 * (maxResolved - minTs)), i % 4 !== 0);
+      const truth = (await exact.recall(q.features, o)).neighbours;
+      for (const store of [chosen, hnswFirst]) {
+        const got = (await store.recall(q.features, o)).neighbours;
+        expect(got.map((m) => m.memoryId)).toEqual(truth.map((m) => m.memoryId));
+        for (const m of got) expect(m.resolvedAt).toBeLessThanOrEqual(o.asOf);
+      }
+    }
+    expect(chosen.paths).toMatchObject({ exact: 40, hnsw: 0, fallback: 0 });
+    expect(hnswFirst.paths.exact + hnswFirst.paths.fallback).toBe(40);
+    expect(hnswFirst.paths.fallback).toBeGreaterThan(20);
+  });
+
+  it('searches exactly exactly when fewer than exactBelow memories can match', async () => {
+    const store = new PgMemoryStore(db2!, { exactBelow: 500 });
+    const r = await db2!.query<{ r: number }>(
+      `SELECT resolved_at AS r FROM memories WHERE symbol = 'S4/USDT' AND resolved_at IS NOT NULL ORDER BY resolved_at OFFSET 499 LIMIT 1`,
+    );
+    const rT = r.rows[0]!.r; // 500 memories of S4 are resolved by rT, 499 just before
+    const base = { k: 10, scope: 'same-symbol', exchange: 'synthetic', symbol: 'S4/USDT', timeframe: '5m', featureVersion: FEATURE_VERSION } as const;
+    const v = queryVectors[0]!.features;
+    await store.recall(v, { ...base, asOf: rT - 1 });
+    expect(store.paths).toMatchObject({ exact: 1, hnsw: 0, probes: 1 });
+    await store.recall(v, { ...base, asOf: rT });
+    expect(store.paths).toMatchObject({ exact: 1, hnsw: 1, fallback: 0, probes: 1 }); // threshold cached
+  });
+
+  it('runs HNSW recalls in one statement with the database defaults, and under SET LOCAL when they differ', async () => {
+    const rng = new SeededRandom(5);
+    const late = () => options(rng, maxResolved, false);
+    const v = queryVectors[1]!.features;
+    const oneTrip = new PgMemoryStore(db2!);
+    const viaDefaults = await oneTrip.recall(v, late());
+    expect(oneTrip.paths).toMatchObject({ hnsw: 1, resets: 0 });
+    const other = new PgMemoryStore(db2!, { efSearch: 40 }); // not the database default (100)
+    const viaSetLocal = await other.recall(v, late());
+    await other.recall(v, late());
+    expect(other.paths).toMatchObject({ hnsw: 2, resets: 1 }); // found out once, then always SET LOCAL
+    expect(viaSetLocal.neighbours.length).toBe(10);
+    expect(viaDefaults.neighbours.length).toBe(10);
+  });
+
   it('finds ≥ 95% of the exact 10 nearest for random asOf and symbol filters, and never one resolved after asOf', async () => {
-    const hnsw = new PgMemoryStore(db!);
-    const exact = new PgMemoryStore(db!, { mode: 'exact' });
-    const queries = [...syntheticSituations({ symbols: 1, barsPerSymbol: 3000, seed: 42 })].flat();
+    const hnsw = new PgMemoryStore(db2!);
+    const exact = new PgMemoryStore(db2!, { mode: 'exact' });
+    const queries = queryVectors;
     const rng = new SeededRandom(2024);
     let found = 0;
     let wanted = 0;
@@ -90,6 +155,9 @@ describe.skipIf(!probe.ok)(`filtered recall@10 with the HNSW index, 100,000 memo
     }
     expect(wanted).toBeGreaterThan(1500);
     expect(found / wanted).toBeGreaterThanOrEqual(0.95);
+    // both searches were exercised, so the figure covers the HNSW path too
+    expect(hnsw.paths.hnsw).toBeGreaterThan(50);
+    expect(hnsw.paths.exact).toBeGreaterThan(20);
   });
 
   it('the approximate path really uses the HNSW index (so the figure above measures it)', async () => {

@@ -7,10 +7,12 @@ import type { MemoryRecall } from '@meridian/contracts';
 
 /**
  * How recall searches on server Postgres:
- *  - 'hnsw': the HNSW index of the feature version with pgvector's iterative index scan
- *    (`hnsw.iterative_scan = relaxed_order`), re-ordered exactly in an outer query; when the
- *    scan gives up before finding k (the filter matched very few rows, `hnsw.max_scan_tuples`),
- *    the same query runs exactly. This is the default (docs/memory.md has the measurements).
+ *  - 'hnsw' (default): per query, the cheaper of two searches (docs/memory.md, "Choosing the search
+ *    per query"). When fewer than `exactBelow` memories can match the filter — known without
+ *    counting from the cached time of the `exactBelow`-th oldest resolved memory of the series
+ *    (same-symbol) or set (all-symbols) — an exact scan through the btree; otherwise the HNSW index
+ *    of the feature version with pgvector's iterative scan (`relaxed_order`), re-ordered exactly
+ *    outside; if that scan still gives up before finding k (`hnsw.max_scan_tuples`), the exact scan.
  *  - 'exact': always an exact scan (the btree narrows the filter, then every candidate is compared).
  * PGlite always searches exactly (no HNSW index there, migration 0003).
  */
@@ -22,10 +24,28 @@ export interface PgMemoryStoreOptions {
   readonly efSearch?: number;
   /** hnsw.max_scan_tuples: how far an iterative scan goes before giving up (default 20,000) */
   readonly maxScanTuples?: number;
-  /** epoch-ms clock for created_at (default Date.now) */
+  /** search exactly when fewer than this many memories can match the filter (default 10,000) */
+  readonly exactBelow?: number;
+  /** how long the per-series selectivity threshold is cached, ms (default 300,000) */
+  readonly thresholdTtlMs?: number;
+  /** epoch-ms clock for created_at and the threshold cache (default Date.now) */
   readonly now?: () => number;
   /** rows per INSERT/UPDATE statement (default 2,000) */
   readonly batchSize?: number;
+}
+
+/** Which search answered recalls, for benchmarks and tests (counts since construction). */
+export interface RecallPathCounts {
+  /** exact scan chosen up front: fewer than `exactBelow` memories can match */
+  exact: number;
+  /** HNSW iterative scan found k */
+  hnsw: number;
+  /** HNSW scan gave up with fewer than k, then the exact scan */
+  fallback: number;
+  /** the HNSW statement ran again under SET LOCAL because the session's settings differed */
+  resets: number;
+  /** threshold probes (one per series per TTL) */
+  probes: number;
 }
 
 /** Feature versions with an HNSW index on the server (migration 0003): version → dimension. */
@@ -43,6 +63,8 @@ interface RecallRow {
   mae: number;
   resolved_at: number;
   distance: number;
+  /** the session's HNSW settings as the statement saw them: "iterative_scan ef_search max_scan_tuples" */
+  settings?: string;
 }
 
 const RECALL_COLUMNS = 'id, exchange, symbol, timeframe, ts, horizon_bars, forward_return, mfe, mae, resolved_at';
@@ -62,6 +84,13 @@ export class PgMemoryStore implements MemoryStore {
   readonly #maxScan: number;
   readonly #now: () => number;
   readonly #batch: number;
+  readonly #exactBelow: number;
+  readonly #ttl: number;
+  /** scope key → resolved_at of its `exactBelow`-th oldest resolved memory (null: fewer exist) */
+  readonly #thresholds = new Map<string, { at: number; rT: number | null }>();
+  /** false once a session's settings were found to differ: then always SET LOCAL */
+  #sessionSettingsOk = true;
+  readonly paths: RecallPathCounts = { exact: 0, hnsw: 0, fallback: 0, resets: 0, probes: 0 };
 
   constructor(db: Db, options: PgMemoryStoreOptions = {}) {
     this.db = db;
@@ -70,7 +99,15 @@ export class PgMemoryStore implements MemoryStore {
     this.#maxScan = options.maxScanTuples ?? 20_000;
     this.#now = options.now ?? Date.now;
     this.#batch = options.batchSize ?? 2000;
-    for (const [name, v] of [['efSearch', this.#ef], ['maxScanTuples', this.#maxScan], ['batchSize', this.#batch]] as const) {
+    this.#exactBelow = options.exactBelow ?? 10_000;
+    this.#ttl = options.thresholdTtlMs ?? 300_000;
+    for (const [name, v] of [
+      ['efSearch', this.#ef],
+      ['maxScanTuples', this.#maxScan],
+      ['batchSize', this.#batch],
+      ['exactBelow', this.#exactBelow],
+      ['thresholdTtlMs', this.#ttl],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new AppError('VALIDATION', `PgMemoryStore ${name} must be a positive integer, got ${v}`);
     }
   }
@@ -168,7 +205,7 @@ export class PgMemoryStore implements MemoryStore {
   async recall(vector: ArrayLike<number>, o: RecallOptions): Promise<MemoryRecall> {
     const horizonBars = checkRecall(vector, o);
     const dim = HNSW_INDEXED.get(o.featureVersion);
-    const useIndex = this.db.kind === 'postgres' && this.mode === 'hnsw' && dim === vector.length;
+    const useIndex = this.db.kind === 'postgres' && this.mode === 'hnsw' && dim !== undefined && dim === vector.length;
     const q = vectorParam(Array.from(vector));
     // the version and the dimension are validated integers, inlined so the planner can match the
     // partial index predicate (feature_version = 1) whatever plan it chooses
@@ -178,29 +215,71 @@ export class PgMemoryStore implements MemoryStore {
     const where = `feature_version = ${fv} AND timeframe = $2 AND horizon_bars = $3 AND resolved_at IS NOT NULL AND resolved_at <= $4${
       sameSymbol ? ' AND exchange = $6 AND symbol = $7' : ''
     }`;
-    let rows: RecallRow[];
-    if (useIndex) {
-      const d = `embedding::vector(${dim}) <-> $1::vector(${dim})`;
-      rows = await this.db.transaction(async (tx) => {
-        await tx.exec(
-          `SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = ${this.#ef}; SET LOCAL hnsw.max_scan_tuples = ${this.#maxScan}`,
-        );
-        // relaxed_order may return the k rows slightly out of order: re-sort them exactly outside
-        const r = await tx.query<RecallRow>(
-          `WITH c AS MATERIALIZED (
-             SELECT ${RECALL_COLUMNS}, ${d} AS distance FROM memories WHERE ${where} ORDER BY ${d} LIMIT $5)
-           SELECT * FROM c ORDER BY distance, ts, id`,
-          params,
-        );
-        return r.rows;
-      });
-      // the scan stopped early (max_scan_tuples) because few rows match the filter: those few are
-      // cheap to compare exactly, and exact is what point-in-time recall promises
-      if (rows.length < o.k) rows = await this.#exact(where, params);
-    } else {
+    if (!useIndex) return toRecall(o, (await this.#exact(where, params)).map(toRecalled));
+    // few memories can match (an early asOf, one series): comparing them all is cheaper than an
+    // HNSW scan that must walk past many non-matching neighbours, and it is exact
+    const rT = await this.#threshold(o.featureVersion, o.timeframe, horizonBars, sameSymbol ? [o.exchange, o.symbol] : null);
+    if (rT === null || o.asOf < rT) {
+      this.paths.exact++;
+      return toRecall(o, (await this.#exact(where, params)).map(toRecalled));
+    }
+    let rows = await this.#hnsw(where, params, dim);
+    if (rows.length < o.k) {
+      // the scan stopped early (max_scan_tuples): exact is what point-in-time recall promises
+      this.paths.fallback++;
       rows = await this.#exact(where, params);
+    } else {
+      this.paths.hnsw++;
     }
     return toRecall(o, rows.map(toRecalled));
+  }
+
+  /**
+   * The resolved_at of the `exactBelow`-th oldest resolved memory in scope: a query with an earlier
+   * asOf matches fewer than `exactBelow` memories. Cached per scope for `thresholdTtlMs`; a stale
+   * value only costs speed (memories inserted or removed before it since), never correctness: both
+   * searches apply the same filter and the HNSW one falls back to exact when it finds too few.
+   */
+  async #threshold(fv: number, timeframe: string, horizonBars: number, series: readonly [string, string] | null): Promise<number | null> {
+    const key = JSON.stringify([fv, timeframe, horizonBars, series]);
+    const now = this.#now();
+    const hit = this.#thresholds.get(key);
+    if (hit && now - hit.at < this.#ttl) return hit.rT;
+    this.paths.probes++;
+    // index-only on memories_scope_idx (same-symbol) or memories_scope_time_idx (all-symbols)
+    const r = await this.db.query<{ r: number }>(
+      `SELECT resolved_at AS r FROM memories
+        WHERE feature_version = ${fv} AND timeframe = $1 AND horizon_bars = $2 AND resolved_at IS NOT NULL${series ? ' AND exchange = $3 AND symbol = $4' : ''}
+        ORDER BY resolved_at OFFSET ${this.#exactBelow - 1} LIMIT 1`,
+      [timeframe, horizonBars, ...(series ?? [])],
+    );
+    const rT = r.rows[0]?.r ?? null;
+    this.#thresholds.set(key, { at: now, rT });
+    return rT;
+  }
+
+  async #hnsw(where: string, params: readonly (string | number)[], dim: number): Promise<RecallRow[]> {
+    const d = `embedding::vector(${dim}) <-> $1::vector(${dim})`;
+    const want = `relaxed_order ${this.#ef} ${this.#maxScan}`;
+    // relaxed_order may return the k rows slightly out of order: re-sort them exactly outside
+    const sql = `WITH c AS MATERIALIZED (
+         SELECT ${RECALL_COLUMNS}, ${d} AS distance FROM memories WHERE ${where} ORDER BY ${d} LIMIT $5)
+       SELECT *, concat_ws(' ', current_setting('hnsw.iterative_scan'), current_setting('hnsw.ef_search'),
+                           current_setting('hnsw.max_scan_tuples')) AS settings
+         FROM c ORDER BY distance, ts, id`;
+    if (this.#sessionSettingsOk) {
+      // one round trip: migration 0006 makes these settings the database's defaults
+      const rows = (await this.db.query<RecallRow>(sql, params)).rows;
+      if (rows.length === 0 || rows[0]!.settings === want) return rows;
+      this.#sessionSettingsOk = false;
+      this.paths.resets++;
+    }
+    return this.db.transaction(async (tx) => {
+      await tx.exec(
+        `SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = ${this.#ef}; SET LOCAL hnsw.max_scan_tuples = ${this.#maxScan}`,
+      );
+      return (await tx.query<RecallRow>(sql, params)).rows;
+    });
   }
 
   async #exact(where: string, params: readonly (string | number)[]): Promise<RecallRow[]> {
