@@ -4,8 +4,13 @@ import { percentile } from './bench-result.ts';
 /**
  * Memory benchmarks (docs/benchmarks.md, section "Memory"; choices in docs/memory.md):
  *  - server Postgres, 100,000 and 1,000,000 memories over 10 symbols (5m synthetic candles
- *    through the real FeatureEngine): bulk insert, HNSW build time, filtered recall@10 latency
- *    p50/p99 and recall@10 against exact search, for random asOf and scope (half same-symbol);
+ *    through the real FeatureEngine): filtered recall@10 latency p50/p99 and recall@10 against
+ *    exact search for random asOf and scope (half same-symbol), for the default PgMemoryStore and
+ *    a few variants (exactBelow, ef_search, HNSW always), with the mix of searches that answered
+ *    and the load average next to each figure. The data lives in dedicated databases built once
+ *    (ensureBenchDb) and dropped at the end unless MERIDIAN_BENCH_MEMORY_KEEP=1;
+ *    MERIDIAN_BENCH_MEMORY_SIZES=100k|1M|100k,1M and MERIDIAN_BENCH_MEMORY_ONLY=server|in-process
+ *    narrow a run while tuning;
  *  - InProcessMemoryStore: a year of 1m bars (525,600), store + resolve + recall on every bar as
  *    the backtest does, µs per bar and recall@10 of the IVF index against exact.
  * Run alone: node --conditions=@meridian/source --import tsx -e "import('./bench/memory.bench.ts').then(async m=>console.table(await m.run()))"

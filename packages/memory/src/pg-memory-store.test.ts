@@ -1,5 +1,5 @@
 import { type Db, migrate, openDb } from '@meridian/db';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgMemoryStore } from './pg-memory-store.ts';
 import { memoryStoreSpec } from './memory-store-spec.ts';
 
@@ -17,4 +17,25 @@ afterAll(async () => {
 memoryStoreSpec('PgMemoryStore on PGlite (exact search)', async () => {
   await db!.exec('TRUNCATE memories');
   return { store: new PgMemoryStore(db!), close: async () => undefined };
+});
+
+describe('PgMemoryStore options', () => {
+  it.each([
+    ['exactBelow', 0],
+    ['exactBelow', 2.5],
+    ['thresholdTtlMs', -1],
+    ['efSearch', Number.NaN],
+    ['maxScanTuples', 0],
+  ])('rejects %s = %s with a message naming it', (name, value) => {
+    expect(() => new PgMemoryStore(db!, { [name]: value })).toThrow(new RegExp(`PgMemoryStore ${name} must be a positive integer`));
+  });
+
+  it('searches PGlite exactly, whatever the options (no HNSW index there)', async () => {
+    await db!.exec('TRUNCATE memories');
+    const store = new PgMemoryStore(db!, { exactBelow: 1 });
+    await store.recall(Array.from({ length: 32 }, () => 0), {
+      asOf: 1, k: 10, scope: 'all-symbols', exchange: 'x', symbol: 'A/B', timeframe: '5m', featureVersion: 1,
+    });
+    expect(store.paths).toMatchObject({ exact: 0, hnsw: 0, fallback: 0, probes: 0 });
+  });
 });
