@@ -77,7 +77,7 @@ describe.skipIf(!probe.ok)(`filtered recall@10 with the HNSW index, 100,000 memo
   it('selective filters (early asOf, one symbol) give exactly the exact answer, by the exact scan or the HNSW fallback', async () => {
     const chosen = new PgMemoryStore(db2!); // picks the exact scan up front
     // HNSW first; a short iterative scan gives up on the selective filters and falls back
-    const hnswFirst = new PgMemoryStore(db2!, { exactBelow: 1, maxScanTuples: 500 });
+    const hnswFirst = new PgMemoryStore(db2!, { exactBelow: 1, efSearch: 10, maxScanTuples: 1 });
     const exact = new PgMemoryStore(db2!, { mode: 'exact' });
     const rng = new SeededRandom(99);
     let approxFound = 0;
