@@ -127,7 +127,7 @@ const VARIANTS: readonly { tag: string; options: Record<string, number> }[] = [
   { tag: 'exactBelow 5,000', options: { exactBelow: 5000 } },
   { tag: 'exactBelow 20,000', options: { exactBelow: 20_000 } },
   { tag: 'ef_search 40', options: { efSearch: 40 } },
-  { tag: 'no selectivity check (HNSW always, as before)', options: { exactBelow: 1 } },
+  { tag: 'HNSW always (exactBelow 1: no selectivity check, as before 0006)', options: { exactBelow: 1 } },
 ];
 
 async function server(): Promise<BenchResult[]> {
