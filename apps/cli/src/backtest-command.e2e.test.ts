@@ -14,7 +14,8 @@ import { writeSyntheticCsv } from '@meridian/market';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const main = path.join(root, 'apps/cli/src/main.ts');
 const demoCsv = path.join(root, 'examples/data/binance_ETH_BTC-5m.csv');
-const sharedLtc = path.join(root, '../shared/data/binance_LTC_BTC-5m.csv');
+// the repository's byte-identical copy of the shared real data (../shared/data)
+const sharedLtc = path.join(root, 'test/fixtures/candles/binance_LTC_BTC-5m.csv');
 let tmp: string;
 let limitsFile: string;
 let synthCsv: string;

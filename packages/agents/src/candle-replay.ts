@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { TIMEFRAME_MS, type Timeframe } from '@meridian/contracts';
 import { FEATURE_VERSION, FeatureEngine } from '@meridian/market';
@@ -70,8 +71,11 @@ export function targetBeforeStop(bars: readonly WindowBar[], i: number, long: bo
   return 0;
 }
 
-/** The real series in /work/shared/data the confidence model is fitted on and checked against. */
-export const CALIBRATION_DATA_DIR = '/work/shared/data';
+/**
+ * The real series the confidence model is fitted on and checked against: the repository's
+ * copies (test/fixtures/candles) of the Binance candles in the project's shared data.
+ */
+export const CALIBRATION_DATA_DIR = fileURLToPath(new URL('../../../test/fixtures/candles/', import.meta.url));
 export const CALIBRATION_SERIES = [
   { file: 'binance_ETH_BTC-5m.csv', symbol: 'ETH/BTC', timeframe: '5m' },
   { file: 'binance_LTC_BTC-5m.csv', symbol: 'LTC/BTC', timeframe: '5m' },
