@@ -24,8 +24,12 @@ export interface PgMemoryStoreOptions {
   readonly efSearch?: number;
   /** hnsw.max_scan_tuples: how far an iterative scan goes before giving up (default 20,000) */
   readonly maxScanTuples?: number;
-  /** search exactly when fewer than this many memories can match the filter (default 10,000) */
-  readonly exactBelow?: number;
+  /**
+   * search exactly when fewer than this many memories can match the filter; 'auto' (default):
+   * √(25 · k · N) for N memories in the table (pg_class.reltuples), clamped to 1,000 … 50,000 —
+   * about 5,000 at 100,000 memories and 16,000 at 1,000,000 for k = 10 (docs/memory.md)
+   */
+  readonly exactBelow?: number | 'auto';
   /** how long the per-series selectivity threshold is cached, ms (default 300,000) */
   readonly thresholdTtlMs?: number;
   /** epoch-ms clock for created_at and the threshold cache (default Date.now) */
@@ -84,7 +88,7 @@ export class PgMemoryStore implements MemoryStore {
   readonly #maxScan: number;
   readonly #now: () => number;
   readonly #batch: number;
-  readonly #exactBelow: number;
+  readonly #exactBelow: number | 'auto';
   readonly #ttl: number;
   /** scope key → resolved_at of its `exactBelow`-th oldest resolved memory (null: fewer exist) */
   readonly #thresholds = new Map<string, { at: number; rT: number | null }>();
@@ -99,13 +103,13 @@ export class PgMemoryStore implements MemoryStore {
     this.#maxScan = options.maxScanTuples ?? 20_000;
     this.#now = options.now ?? Date.now;
     this.#batch = options.batchSize ?? 2000;
-    this.#exactBelow = options.exactBelow ?? 10_000;
+    this.#exactBelow = options.exactBelow ?? 'auto';
     this.#ttl = options.thresholdTtlMs ?? 300_000;
     for (const [name, v] of [
       ['efSearch', this.#ef],
       ['maxScanTuples', this.#maxScan],
       ['batchSize', this.#batch],
-      ['exactBelow', this.#exactBelow],
+      ['exactBelow', this.#exactBelow === 'auto' ? 1 : this.#exactBelow],
       ['thresholdTtlMs', this.#ttl],
     ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new AppError('VALIDATION', `PgMemoryStore ${name} must be a positive integer, got ${v}`);
@@ -218,7 +222,7 @@ export class PgMemoryStore implements MemoryStore {
     if (!useIndex) return toRecall(o, (await this.#exact(where, params)).map(toRecalled));
     // few memories can match (an early asOf, one series): comparing them all is cheaper than an
     // HNSW scan that must walk past many non-matching neighbours, and it is exact
-    const rT = await this.#threshold(o.featureVersion, o.timeframe, horizonBars, sameSymbol ? [o.exchange, o.symbol] : null);
+    const rT = await this.#threshold(o.featureVersion, o.timeframe, horizonBars, sameSymbol ? [o.exchange, o.symbol] : null, o.k);
     if (rT === null || o.asOf < rT) {
       this.paths.exact++;
       return toRecall(o, (await this.#exact(where, params)).map(toRecalled));
@@ -240,22 +244,41 @@ export class PgMemoryStore implements MemoryStore {
    * value only costs speed (memories inserted or removed before it since), never correctness: both
    * searches apply the same filter and the HNSW one falls back to exact when it finds too few.
    */
-  async #threshold(fv: number, timeframe: string, horizonBars: number, series: readonly [string, string] | null): Promise<number | null> {
-    const key = JSON.stringify([fv, timeframe, horizonBars, series]);
+  async #threshold(
+    fv: number,
+    timeframe: string,
+    horizonBars: number,
+    series: readonly [string, string] | null,
+    k: number,
+  ): Promise<number | null> {
+    const key = JSON.stringify([fv, timeframe, horizonBars, series, k]);
     const now = this.#now();
     const hit = this.#thresholds.get(key);
     if (hit && now - hit.at < this.#ttl) return hit.rT;
     this.paths.probes++;
+    const below = this.#exactBelow === 'auto' ? await this.#autoExactBelow(k) : this.#exactBelow;
     // index-only on memories_scope_idx (same-symbol) or memories_scope_time_idx (all-symbols)
     const r = await this.db.query<{ r: number }>(
       `SELECT resolved_at AS r FROM memories
         WHERE feature_version = ${fv} AND timeframe = $1 AND horizon_bars = $2 AND resolved_at IS NOT NULL${series ? ' AND exchange = $3 AND symbol = $4' : ''}
-        ORDER BY resolved_at OFFSET ${this.#exactBelow - 1} LIMIT 1`,
+        ORDER BY resolved_at OFFSET ${below - 1} LIMIT 1`,
       [timeframe, horizonBars, ...(series ?? [])],
     );
     const rT = r.rows[0]?.r ?? null;
     this.#thresholds.set(key, { at: now, rT });
     return rT;
+  }
+
+  /**
+   * Where exact and HNSW cost the same: an exact scan costs ~c_e per matching row (n = s·N), a
+   * filtered HNSW scan ~c_h per visited tuple (≈ k / s); equal at n = √(c_h/c_e · k · N). c_h/c_e ≈ 25
+   * from the benchmark (an HNSW tuple is a graph step plus a heap fetch to check the filter).
+   */
+  async #autoExactBelow(k: number): Promise<number> {
+    const r = await this.db.query<{ n: number }>("SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'memories'::regclass");
+    const n = r.rows[0]?.n ?? -1; // -1: never analysed
+    if (!(n > 0)) return 10_000;
+    return Math.min(50_000, Math.max(1000, Math.round(Math.sqrt(25 * k * n))));
   }
 
   async #hnsw(where: string, params: readonly (string | number)[], dim: number): Promise<RecallRow[]> {
