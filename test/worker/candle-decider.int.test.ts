@@ -6,7 +6,7 @@ import { InProcessQueue } from '@meridian/queue';
 import { freshPgDatabase, probePostgres } from '@meridian/test/support';
 import { openWorker, type Worker } from '../../apps/worker/src/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ETH_BTC_CANDLES, PERMISSIVE_LIMITS, TEST_SIGNING_KEY } from './worker-fixtures.ts';
+import { ETH_BTC_CANDLES, PERMISSIVE_LIMITS, TEST_SIGNING_KEY, fixtureCandles } from './worker-fixtures.ts';
 
 const pg = await probePostgres();
 const TF = 300_000;
@@ -58,6 +58,19 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
     expect((await w.decider.handle(c(2))).status).toBe('duplicate');
     expect((await w.decider.handle(c(4))).status).toBe('duplicate');
     expect(await tracesOf()).toEqual([0, 1, 2, 3, 4].map((i) => ({ as_of: c(i).ts + TF, n: 1 })));
+  });
+
+  it('a never-decided series whose first event is overtaken by the next one still decides both bars, in order', async () => {
+    // its own series, so nothing decided before: history plus the first two live bars stored by the feed
+    const ltc = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
+      .slice(0, WARM + 2)
+      .map((x) => ({ ...x, symbol: 'DOGE/BTC' }));
+    await upsertCandles(db, ltc);
+    const w = await worker('fast');
+    const second = await w.decider.handle(ltc[WARM + 1]!);
+    expect(second.status === 'decided' && second.traces.map((t) => t.asOf)).toEqual([ltc[WARM]!.ts + TF, ltc[WARM + 1]!.ts + TF]);
+    expect((await w.decider.handle(ltc[WARM]!)).status).toBe('duplicate');
+    expect(await tracesOf('DOGE/BTC')).toEqual([WARM, WARM + 1].map((i) => ({ as_of: ltc[i]!.ts + TF, n: 1 })));
   });
 
   it('a second worker (its own state, same database) continues the series without deciding a bar twice', async () => {

@@ -49,7 +49,10 @@ const SERIES_LOCK_CLASS = 0x4d455249;
  * Handles one closed-candle event; everything after the candle upsert is ONE database transaction:
  * 1. (before the transaction, committed on its own) upsert the candle; then take the series'
  *    transaction-scoped advisory lock, so workers serialise per series and run series in parallel;
- * 2. compare with the series' last decided bar: already decided → `duplicate`; older → `late`;
+ * 2. compare with the series' last decided bar: already decided → `duplicate`; older → `late`.
+ *    A series never decided starts at its first stored bar with a full warm-up window behind it
+ *    (at most maxCatchUp bars back): a function of the stored candles, not of which event a worker
+ *    happens to take first, so an overtaken first event is decided, not lost as `late`;
  * 3. bring this worker's SeriesState up to the bar before the first undecided one from stored
  *    candles (warm-up of WARMUP_BARS on first sight, or the bars other workers decided meanwhile);
  * 4. for each undecided stored bar up to the event's, in time order: update features and memory
@@ -105,9 +108,11 @@ export class CandleDecider {
                 (SELECT coalesce(json_agg(json_build_array(c.ts, c.o, c.h, c.l, c.c, c.v) ORDER BY c.ts), '[]'::json) FROM candles c
                   WHERE c.exchange = $1 AND c.symbol = $2 AND c.timeframe = $3 AND c.ts < $5
                     AND (l.last IS NULL OR $5 > l.last)
-                    AND c.ts >= CASE WHEN l.last IS NULL THEN $6::bigint ELSE GREATEST(l.last, $7::bigint) END) AS bars
+                    AND c.ts >= CASE WHEN l.last IS NULL
+                                     THEN GREATEST((SELECT min(ts) FROM candles WHERE exchange = $1 AND symbol = $2 AND timeframe = $3) + $6::bigint, $7::bigint)
+                                     ELSE GREATEST(l.last, $7::bigint) END) AS bars
            FROM l`,
-        [key.exchange, key.symbol, key.timeframe, this.#runScope, close, candle.ts, candle.ts - (this.#maxCatchUp - 1) * tf],
+        [key.exchange, key.symbol, key.timeframe, this.#runScope, close, WARMUP_BARS * tf, candle.ts - (this.#maxCatchUp - 1) * tf],
       )
     ).rows[0];
     const last = head?.last === null || head?.last === undefined ? null : Number(head.last);
@@ -115,6 +120,12 @@ export class CandleDecider {
     const bars: Bar[] = (head?.bars ?? []).map(([ts, open, high, low, c, volume]) => ({ ts: Number(ts), open, high, low, close: c, volume }));
     const first = bars[0]?.ts ?? candle.ts;
     const state = await this.#syncState(tx, key, name, first);
+    if (bars.length === 0 && last === null) {
+      // a never-decided series still inside its warm-up window: nothing is decided before the series'
+      // start (see above), the bar only feeds the state
+      state.feed({ ts: candle.ts, open: candle.open, high: candle.high, low: candle.low, close: candle.close, volume: candle.volume });
+      return { status: 'warming', bars: state.engine.bars };
+    }
 
     const traces: DecisionTrace[] = [];
     for (const bar of bars) {
