@@ -1,4 +1,5 @@
 import type { FakeRequest, FakeResponse, FakeRoute } from './fake-server.ts';
+import { TIMEFRAME_MS } from '@meridian/contracts';
 
 /**
  * Public market-data endpoints of Binance spot, as ccxt's `binance` class calls them:
@@ -27,20 +28,8 @@ export const DEFAULT_SYMBOLS: readonly FakeSymbol[] = [
   { base: 'ETH', quote: 'BTC', listedAt: Date.UTC(2017, 6, 14), basePrice: 0.05, tickSize: '0.00001000', stepSize: '0.00010000', minNotional: '0.00010000' },
 ];
 
-const INTERVAL_MS: Record<string, number> = {
-  '1m': 60_000,
-  '3m': 180_000,
-  '5m': 300_000,
-  '15m': 900_000,
-  '30m': 1_800_000,
-  '1h': 3_600_000,
-  '2h': 7_200_000,
-  '4h': 14_400_000,
-  '6h': 21_600_000,
-  '8h': 28_800_000,
-  '12h': 43_200_000,
-  '1d': 86_400_000,
-};
+// Binance's kline intervals are named like our timeframes
+const INTERVAL_MS: Readonly<Record<string, number>> = TIMEFRAME_MS;
 
 /** deterministic hash of (seed, t) to [0, 1) */
 function hash01(seed: number, t: number): number {
