@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, type OrderRequest } from '@meridian/contracts';
-import { createLogger, systemClock, uuidv7 } from '@meridian/core';
+import { createLogger, systemClock, uuidv7, SimulatedClock } from '@meridian/core';
 import {
   appendRiskLimits,
   getOutboxEntry,
@@ -227,9 +227,10 @@ describe('ExecutorService: start-up reconciliation', () => {
       await svc.store.transition(order, 'SUBMITTING', 'sent before the crash', Date.now());
     }
     await ex.paper.createOrder({ ...accepted }); // it reached the exchange before the crash
-    await new Promise((r) => setTimeout(r, 60)); // let `stale` expire
     ex.creates = [];
-    const summary = await svc.reconcile();
+    // reconcile one second later, by the executor's clock: `stale`'s approval has expired by then
+    const later = new ExecutorService({ db, queue: new InProcessQueue(), exchange: ex, verifyKeys: VERIFY, logger, sleep: async () => undefined, syncOpenOrdersMs: 0, clock: new SimulatedClock(Date.now() + 1_000) });
+    const summary = await later.reconcile();
     expect(summary).toEqual({ checked: 3, changed: 3, failed: 0 });
     expect((await svc.store.get(accepted.orderId))?.status).toBe('OPEN');
     expect((await svc.store.get(lost.orderId))?.status).toBe('OPEN');
