@@ -1,5 +1,5 @@
 import { TIMEFRAME_MS, type Timeframe } from '@meridian/contracts';
-import { type Db, candleStats, readCandles } from '@meridian/db';
+import { type Db, candleStats, isUniqueViolation, readCandles } from '@meridian/db';
 import type { Bar, SeriesKey } from './bar.ts';
 import type { BarColumns, CandleStore, SeriesSummary, UpsertCounts } from './candle-store.ts';
 
@@ -22,6 +22,15 @@ WITH w AS (
 )
 SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`;
 
+/** the same rows as UPSERT, for a batch whose time range holds no stored bar yet (the usual first import) */
+const INSERT_NEW = `
+INSERT INTO candles (exchange, symbol, timeframe, ts, o, h, l, c, v)
+SELECT $1::text, $2::text, $3::text, u.ts, u.o, u.h, u.l, u.c, u.v
+  FROM unnest($4::bigint[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[]) AS u(ts, o, h, l, c, v)`;
+
+const ANY_STORED = `
+SELECT EXISTS (SELECT 1 FROM candles WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND ts BETWEEN $4::bigint AND $5::bigint) AS any`;
+
 function arrayLiteral(xs: readonly number[]): string {
   return `{${xs.join(',')}}`;
 }
@@ -34,7 +43,7 @@ export class DbCandleStore implements CandleStore {
     // arrays go as Postgres array literals built with join(): several times faster than the
     // driver's per-element array serialisation, and exact (JS prints the shortest round-trip
     // form of each double, which float8in reads back to the same bits)
-    const r = await this.db.query<{ inserted: number; written: number }>(UPSERT, [
+    const params = [
       key.exchange,
       key.symbol,
       key.timeframe,
@@ -44,7 +53,26 @@ export class DbCandleStore implements CandleStore {
       arrayLiteral(b.low),
       arrayLiteral(b.close),
       arrayLiteral(b.volume),
-    ]);
+    ];
+    // Fast path: nothing stored in the batch's range (a first import) → a plain INSERT, which skips
+    // ON CONFLICT's speculative insertion. A row that appears meanwhile (a concurrent writer) makes it
+    // fail with a unique violation inside its own savepoint, and the batch is upserted as usual.
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const t of b.ts) {
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
+    const stored = await this.db.query<{ any: boolean }>(ANY_STORED, [key.exchange, key.symbol, key.timeframe, lo, hi]);
+    if (stored.rows[0]?.any === false) {
+      try {
+        await this.db.transaction((tx) => tx.query(INSERT_NEW, params));
+        return { inserted: b.ts.length, updated: 0, unchanged: 0 };
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+      }
+    }
+    const r = await this.db.query<{ inserted: number; written: number }>(UPSERT, params);
     const row = r.rows[0] ?? { inserted: 0, written: 0 };
     return { inserted: row.inserted, updated: row.written - row.inserted, unchanged: b.ts.length - row.written };
   }
