@@ -1,8 +1,12 @@
 import type { RiskCheckName } from '@meridian/contracts';
+import type { PerformanceMetrics, TradeMetrics } from './metrics.ts';
 import { roundOut } from './number-format.ts';
 
-/** summary.json: exactly these fields, in this order (the contract; the dashboard reads it). */
-export interface BacktestSummary {
+/**
+ * summary.json: exactly these fields, in SUMMARY_FIELDS's order (the issue's contract; the dashboard
+ * reads it). The metric fields are metrics.ts's PerformanceMetrics and TradeMetrics, defined once.
+ */
+export interface BacktestSummary extends PerformanceMetrics, TradeMetrics {
   symbols: string[];
   timeframe: string;
   /** ISO-8601 open time of the first bar replayed */
@@ -13,22 +17,6 @@ export interface BacktestSummary {
   bars: number;
   startingCapital: number;
   finalEquity: number;
-  totalReturnPct: number;
-  cagrPct: number;
-  sharpe: number | null;
-  sortino: number | null;
-  calmar: number | null;
-  maxDrawdownPct: number;
-  maxDrawdownDurationBars: number;
-  volatilityPct: number;
-  trades: number;
-  winRatePct: number | null;
-  profitFactor: number | null;
-  expectancy: number | null;
-  avgTradeReturnPct: number | null;
-  bestTradePct: number | null;
-  worstTradePct: number | null;
-  avgHoldingBars: number | null;
   exposurePct: number;
   feesPaid: number;
   buyAndHoldReturnPct: number;

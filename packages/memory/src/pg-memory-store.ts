@@ -1,6 +1,6 @@
-import type { RecalledMemory, Timeframe } from '@meridian/contracts';
+import type { Timeframe } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
-import { type Db, vectorParam } from '@meridian/db';
+import { type Db, recalledMemoryFromRow, vectorParam } from '@meridian/db';
 import type { MemoryStore, Outcome, RecallOptions, Situation, StoreResult } from './memory-store.ts';
 import { checkOutcome, checkRecall, checkSituation, keyString, memoryId, toRecall } from './memory-validation.ts';
 import type { MemoryRecall } from '@meridian/contracts';
@@ -219,13 +219,13 @@ export class PgMemoryStore implements MemoryStore {
     const where = `feature_version = ${fv} AND timeframe = $2 AND horizon_bars = $3 AND resolved_at IS NOT NULL AND resolved_at <= $4${
       sameSymbol ? ' AND exchange = $6 AND symbol = $7' : ''
     }`;
-    if (!useIndex) return toRecall(o, (await this.#exact(where, params)).map(toRecalled));
+    if (!useIndex) return toRecall(o, (await this.#exact(where, params)).map(recalledMemoryFromRow));
     // few memories can match (an early asOf, one series): comparing them all is cheaper than an
     // HNSW scan that must walk past many non-matching neighbours, and it is exact
     const rT = await this.#threshold(o.featureVersion, o.timeframe, horizonBars, sameSymbol ? [o.exchange, o.symbol] : null, o.k);
     if (rT === null || o.asOf < rT) {
       this.paths.exact++;
-      return toRecall(o, (await this.#exact(where, params)).map(toRecalled));
+      return toRecall(o, (await this.#exact(where, params)).map(recalledMemoryFromRow));
     }
     let rows = await this.#hnsw(where, params, dim);
     if (rows.length < o.k) {
@@ -235,7 +235,7 @@ export class PgMemoryStore implements MemoryStore {
     } else {
       this.paths.hnsw++;
     }
-    return toRecall(o, rows.map(toRecalled));
+    return toRecall(o, rows.map(recalledMemoryFromRow));
   }
 
   /**
@@ -316,18 +316,3 @@ export class PgMemoryStore implements MemoryStore {
   }
 }
 
-function toRecalled(x: RecallRow): RecalledMemory {
-  return {
-    memoryId: x.id,
-    exchange: x.exchange,
-    symbol: x.symbol,
-    timeframe: x.timeframe,
-    ts: x.ts,
-    distance: x.distance,
-    horizonBars: x.horizon_bars,
-    forwardReturn: x.forward_return,
-    mfe: x.mfe,
-    mae: x.mae,
-    resolvedAt: x.resolved_at,
-  };
-}

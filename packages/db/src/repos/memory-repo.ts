@@ -137,7 +137,7 @@ export interface RecallQuery {
  * Ties break by ts then id, so a backtest recalls the same neighbours on every run.
  */
 export async function recallMemories(db: Db, q: RecallQuery): Promise<RecalledMemory[]> {
-  const r = await db.query<Omit<Row, 'embedding' | 'feature_version' | 'created_at'> & { distance: number }>(
+  const r = await db.query<RecalledMemoryRow>(
     `SELECT id, exchange, symbol, timeframe, ts, horizon_bars, forward_return, mfe, mae, resolved_at,
             embedding <-> $1::vector AS distance
        FROM memories
@@ -148,23 +148,40 @@ export async function recallMemories(db: Db, q: RecallQuery): Promise<RecalledMe
       LIMIT $4`,
     [vectorParam(q.embedding), q.featureVersion, q.asOf, q.k, q.timeframe ?? null, q.exchange ?? null, q.symbol ?? null, q.horizonBars ?? null],
   );
-  return r.rows.map((x) => {
-    // resolved_at IS NOT NULL in the query and the table's CHECK keep the outcome complete
-    if (x.forward_return === null || x.mfe === null || x.mae === null || x.resolved_at === null) {
-      throw new AppError('DATA_INTEGRITY', `memory ${x.id} is resolved without a complete outcome`);
-    }
-    return {
-      memoryId: x.id,
-      exchange: x.exchange,
-      symbol: x.symbol,
-      timeframe: x.timeframe,
-      ts: x.ts,
-      distance: x.distance,
-      horizonBars: x.horizon_bars,
-      forwardReturn: x.forward_return,
-      mfe: x.mfe,
-      mae: x.mae,
-      resolvedAt: x.resolved_at,
-    };
-  });
+  return r.rows.map(recalledMemoryFromRow);
+}
+
+/** A recall row (memory columns + `distance`) as the contracts' RecalledMemory; shared by every recall query. */
+export interface RecalledMemoryRow {
+  id: string;
+  exchange: string;
+  symbol: string;
+  timeframe: Timeframe;
+  ts: number;
+  horizon_bars: number;
+  forward_return: number | null;
+  mfe: number | null;
+  mae: number | null;
+  resolved_at: number | null;
+  distance: number;
+}
+
+export function recalledMemoryFromRow(x: RecalledMemoryRow): RecalledMemory {
+  // recall queries filter on resolved_at, and the table's CHECK keeps a resolved outcome complete
+  if (x.forward_return === null || x.mfe === null || x.mae === null || x.resolved_at === null) {
+    throw new AppError('DATA_INTEGRITY', `memory ${x.id} is resolved without a complete outcome`);
+  }
+  return {
+    memoryId: x.id,
+    exchange: x.exchange,
+    symbol: x.symbol,
+    timeframe: x.timeframe,
+    ts: x.ts,
+    distance: x.distance,
+    horizonBars: x.horizon_bars,
+    forwardReturn: x.forward_return,
+    mfe: x.mfe,
+    mae: x.mae,
+    resolvedAt: x.resolved_at,
+  };
 }
