@@ -51,17 +51,16 @@ export async function createExchange(sel: ExchangeSelection, clock: Clock): Prom
 }
 
 /**
- * Load the exchange's markets before anything else, retrying failures. Needed because ccxt caches the
- * *rejected* `loadMarkets()` promise: after one failed load (a dropped connection at start-up) every later
- * call fails with the same error without a request, so the adapter could never trade. `loadMarkets(true)`
- * forces a fresh load. Gives up after `attempts` with EXCHANGE_UNAVAILABLE (the process exits; its
- * supervisor restarts it).
+ * Load the exchange's markets before taking orders, waiting out an exchange that is not reachable yet
+ * at start-up. The adapter itself reloads after a failed load (ccxt caches the rejected promise; see
+ * CcxtExchange), so this loop only adds the start-up patience. Gives up after `attempts` with
+ * EXCHANGE_UNAVAILABLE (the process exits; its supervisor restarts it).
  */
 export async function loadMarketsWithRetry(ex: CcxtExchange, attempts = 30, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<void> {
   let last: unknown;
   for (let i = 1; i <= attempts; i++) {
     try {
-      await ex.ccxt.loadMarkets(true);
+      await ex.loadMarkets();
       return;
     } catch (e) {
       last = e;

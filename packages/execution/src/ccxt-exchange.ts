@@ -120,6 +120,11 @@ export class CcxtExchange implements ExchangeAdapter {
     return this.#ex;
   }
 
+  /** Load the exchange's markets now (a failed load throws a mapped error; the next call retries). */
+  async loadMarkets(): Promise<void> {
+    await this.#load();
+  }
+
   async market(symbol: string): Promise<MarketInfo> {
     return toMarketInfo(await this.#market(symbol, 'loadMarkets'), this.id);
   }
