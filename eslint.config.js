@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '.meridian/**', 'backtest-out/**', 'bench/out/**', 'apps/dashboard/dist/**', '**/*.js', '**/*.cjs', '**/*.mjs', 'packages/contracts/json-schema/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '.meridian/**', 'backtest-out/**', 'bench/out/**', 'apps/dashboard/dist/**', '**/*.js', '**/*.cjs', '**/*.mjs', '**/*.d.mts', 'packages/contracts/json-schema/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

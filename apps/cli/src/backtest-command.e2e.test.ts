@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processEnv } from '@meridian/config';
 import { writeSyntheticCsv } from '@meridian/market';
+import { DecisionLineSchema, type DecisionLine } from '@meridian/contracts';
 
 /**
  * `meridian backtest` end to end: the real CLI process, files compared byte for byte.
@@ -52,16 +53,8 @@ const read = (dir: string, f: string) => fs.readFileSync(path.join(dir, f), 'utf
 const lines = (dir: string, f: string) => read(dir, f).split('\n').filter((l) => l.length > 0);
 const csvRows = (dir: string, f: string) => lines(dir, f).slice(1).map((l) => l.split(','));
 
-interface TraceLine {
-  asOf: number;
-  runScope: string;
-  nodes: { node: string; output: Record<string, unknown> }[];
-  verdict: { status: string; checks: { check: string; passed: boolean }[] } | null;
-  orderRequest: { side: string; quantity: number; symbol: string } | null;
-}
-const traces = (dir: string): TraceLine[] => lines(dir, 'decisions.jsonl').map((l) => JSON.parse(l) as TraceLine);
-/** a decision line without the run's identity (runScope names the run, which differs when the data differs) */
-const withoutScope = (l: string) => l.replace(/"runScope":"[^"]*",/, '');
+/** decisions.jsonl lines, checked against the DecisionLine contract */
+const traces = (dir: string): DecisionLine[] => lines(dir, 'decisions.jsonl').map((l) => DecisionLineSchema.parse(JSON.parse(l)));
 
 /** first n data rows of a CSV, header kept */
 function cutCsv(src: string, n: number, dest: string): void {
@@ -137,7 +130,7 @@ describe('meridian backtest', () => {
     const f = lines(full, 'decisions.jsonl');
     expect(p.length).toBe(1500 - 199);
     expect(f.length).toBeGreaterThan(p.length);
-    expect(p.map(withoutScope)).toEqual(f.slice(0, p.length).map(withoutScope));
+    expect(p).toEqual(f.slice(0, p.length));
     // the equity curve before T is the same too
     const pe = lines(part, 'equity.csv');
     expect(pe).toEqual(lines(full, 'equity.csv').slice(0, pe.length));
@@ -150,7 +143,7 @@ describe('meridian backtest', () => {
     const part = await backtest('syn-cut', '--data', cut, '--symbol', 'SYN/USD', '--timeframe', '5m');
     const p = lines(part, 'decisions.jsonl');
     expect(p.length).toBe(1800 - 199);
-    expect(p.map(withoutScope)).toEqual(lines(full, 'decisions.jsonl').slice(0, p.length).map(withoutScope));
+    expect(p).toEqual(lines(full, 'decisions.jsonl').slice(0, p.length));
   });
 
   it('--runner graph and --runner fast write identical decisions.jsonl on ≥ 2,000 bars (memory on)', async () => {
@@ -178,7 +171,7 @@ describe('meridian backtest', () => {
     for (const t of traces(out)) {
       if (t.orderRequest === null || t.orderRequest.side !== 'buy') continue;
       buys++;
-      const price = t.nodes.find((n) => n.node === 'decision')!.output['referencePrice'] as number;
+      const price = t.decision.referencePrice;
       expect(t.orderRequest.quantity * price).toBeLessThanOrEqual(500 * (1 + 1e-9));
       expect(heldAt(t.asOf) * price).toBeLessThanOrEqual(700 * (1 + 1e-9));
     }
@@ -193,7 +186,7 @@ describe('meridian backtest', () => {
     fs.writeFileSync(f, JSON.stringify(limits));
     const out = await backtest('not-allowed', '--data', demoCsv, '--symbol', 'ETH/BTC', '--timeframe', '5m', '--risk-limits', f, '--no-memory');
     expect(lines(out, 'trades.csv')).toHaveLength(1);
-    const proposals = traces(out).filter((t) => (t.nodes.find((n) => n.node === 'decision')!.output['action'] as string) !== 'hold');
+    const proposals = traces(out).filter((t) => t.decision.action !== 'hold');
     expect(proposals.length).toBeGreaterThan(0);
     for (const t of proposals) {
       expect(t.verdict?.status).toBe('rejected');

@@ -30,7 +30,7 @@ describe('decide', () => {
     ['dust position counts as flat', { position: pos(0.0004) }, { action: 'open', quantity: 20 }],
     ['long 0.0015 + weakened long → hold (too small to reduce or close)', { position: pos(0.0015), signal: longSignal({ confidence: 0.3 }) }, { action: 'hold' }],
     ['zero equity → hold', { portfolio: { ...decisionInput().portfolio, equity: 0 } }, { action: 'hold', rationale: expect.stringMatching(/equity 0/) }],
-    ['cash caps a buy', { portfolio: { ...decisionInput().portfolio, cash: 500 } }, { action: 'open', quantity: 5, rationale: expect.stringMatching(/capped by cash/) }],
+    ['cash caps a buy, less the 1% buffer for fee, slippage and gap', { portfolio: { ...decisionInput().portfolio, cash: 500 } }, { action: 'open', quantity: 4.95, rationale: expect.stringMatching(/capped by cash/) }],
     ['below minNotional → hold', { portfolio: { ...decisionInput().portfolio, cash: 4 } }, { action: 'hold', rationale: expect.stringMatching(/below the market minimum/) }],
     ['limits.minConfidence raises the bar', { limits: { ...decisionInput().limits, minConfidence: 0.7 } }, { action: 'hold' }],
     ['NaN last price → hold at the signal entry', { lastPrice: Number.NaN }, { action: 'hold', referencePrice: 100, rationale: expect.stringMatching(/last price NaN/) }],

@@ -5,8 +5,15 @@ import { floorToStep } from '@meridian/core';
 export const DEFAULT_RISK_PER_TRADE_PCT = 1;
 
 /**
+ * Share of cash a buy leaves unspent: a market buy fills at the next open (which may gap up) with slippage and
+ * pays a fee, and an exchange refuses an order whose cost exceeds the free cash. 1% covers the default 10 bps
+ * fee and 5 bps slippage with room for a gap; an all-in buy sized to the last cent was refused every time.
+ */
+export const CASH_BUFFER = 0.01;
+
+/**
  * How much more exposure one order may add, in base units, and which limit binds. Limits that
- * are not set do not bind; cash binds buys only (spot: a buy is paid in cash).
+ * are not set do not bind; cash binds buys only (spot: a buy is paid in cash, less CASH_BUFFER).
  */
 export interface Headroom {
   readonly maxQty: number;
@@ -33,7 +40,7 @@ export function exposureHeadroom(
   cap(limits.maxOrderNotional, 'maxOrderNotional');
   if (limits.maxPositionNotional !== undefined) cap(limits.maxPositionNotional - currentAbsNotional, 'maxPositionNotional');
   if (limits.maxGrossExposure !== undefined) cap(limits.maxGrossExposure - portfolio.grossExposure, 'maxGrossExposure');
-  if (side === 'buy') cap(portfolio.cash, 'cash');
+  if (side === 'buy') cap(portfolio.cash * (1 - CASH_BUFFER), 'cash');
   return { maxQty, binding };
 }
 

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SPOT_LONG_ONLY } from '@meridian/agents';
-import { RISK_CHECKS, SCHEMA_VERSION, TIMEFRAME_MS, type DecisionTrace, type MarketSnapshot, type RiskCheckName, type TradingState } from '@meridian/contracts';
-import { AppError, deterministicId, type Clock } from '@meridian/core';
+import { decisionLineOf, RISK_CHECKS, SCHEMA_VERSION, TIMEFRAME_MS, type DecisionTrace, type MarketSnapshot, type RiskCheckName, type TradingState } from '@meridian/contracts';
+import { AppError, deterministicId, timeKeyedIds, type Clock } from '@meridian/core';
 import { PaperExchange, PortfolioLedger, type PaperFillEvent } from '@meridian/execution';
 import { FEATURE_VERSION, FeatureEngine, type Bar } from '@meridian/market';
 import { MemoryBuilder, type MemoryStore, type Outcome, type Situation, type StoreResult } from '@meridian/memory';
@@ -12,7 +12,8 @@ import type { DecisionRunner } from './decision-runner.ts';
 import { protectiveExit } from './fill-model.ts';
 import { renderHtmlReport } from './html-report.ts';
 import { performanceMetrics, tradeMetrics } from './metrics.ts';
-import { isoTime, StreamingFileWriter, tradesCsv, traceLine, writeEquityCsv, type EquityCurve } from './output-writers.ts';
+import { DecisionLinesWriter } from './decision-lines.ts';
+import { isoTime, tradesCsv, writeEquityCsv, type EquityCurve } from './output-writers.ts';
 import { summaryJson, type BacktestSummary } from './summary.ts';
 import { TradeBook, type ExitReason, type Trade } from './trade-book.ts';
 
@@ -67,6 +68,8 @@ export interface BacktestResult {
 interface SeriesState {
   readonly engine: FeatureEngine;
   readonly builder: MemoryBuilder | null;
+  /** the decision id of the bar closing at t: deterministic per (seed, series, t), no hash per bar */
+  readonly decisionId: (t: number) => string;
   idx: number;
   stop: number | null;
   target: number | null;
@@ -134,6 +137,7 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
   const states: SeriesState[] = series.map((s) => ({
     engine: new FeatureEngine(),
     builder: memory ? new MemoryBuilder({ exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, featureVersion: FEATURE_VERSION, horizonBars: config.memory.horizonBars }) : null,
+    decisionId: timeKeyedIds(`${config.seed}|${s.exchange}|${s.symbol}|${s.timeframe}|decision`),
     idx: 0,
     stop: null,
     target: null,
@@ -161,10 +165,10 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
   let memoryWriteMs = 0;
   let traceWriteMs = 0;
 
-  let decisionsOut: StreamingFileWriter | null = null;
+  let decisionsOut: DecisionLinesWriter | null = null;
   if (deps.outDir !== null) {
     mkdirSync(deps.outDir, { recursive: true });
-    decisionsOut = new StreamingFileWriter(path.join(deps.outDir, 'decisions.jsonl'));
+    decisionsOut = new DecisionLinesWriter(path.join(deps.outDir, 'decisions.jsonl'));
   }
 
   const applyFills = (k: number, events: readonly PaperFillEvent[], barIndex: number, reason: ExitReason): void => {
@@ -232,7 +236,7 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
       market: s.market,
     };
     const out = deps.runner.run({
-      decisionId: deterministicId(`${config.seed}|${s.exchange}|${s.symbol}|${s.timeframe}|${asOf}|decision`),
+      decisionId: st.decisionId(asOf),
       runScope,
       subject: { exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, asOf },
       window: s.bars.slice(Math.max(0, i + 1 - ANALYSIS_WINDOW), i + 1),
@@ -274,7 +278,7 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
     }
     if (decisionsOut !== null) {
       const w0 = performance.now();
-      decisionsOut.write(traceLine(trace));
+      decisionsOut.write(decisionLineOf(trace));
       traceWriteMs += performance.now() - w0;
     }
     const o = trace.orderRequest;

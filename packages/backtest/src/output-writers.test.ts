@@ -1,11 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { DecisionTrace } from '@meridian/contracts';
+import { DecisionLineSchema, type DecisionTrace } from '@meridian/contracts';
+import { exampleDecisionTrace } from '@meridian/contracts/fixtures';
 import { fmtNum, roundOut } from './number-format.ts';
-import { BufferedFileWriter, EQUITY_HEADER, isoTime, StreamingFileWriter, TRADES_HEADER, tradesCsv, traceLine, writeEquityCsv } from './output-writers.ts';
+import { BufferedFileWriter, EQUITY_HEADER, isoTime, TRADES_HEADER, tradesCsv, traceLine, writeEquityCsv } from './output-writers.ts';
 import { SUMMARY_FIELDS, summaryJson, type BacktestSummary } from './summary.ts';
 
 describe('number format', () => {
@@ -124,59 +125,6 @@ describe('CSV writers', () => {
   });
 });
 
-describe('StreamingFileWriter (decisions.jsonl)', () => {
-  const lines = Array.from({ length: 500 }, (_, i) => `{"i":${i},"s":"${'x'.repeat(i % 37)}—é"}\n`);
-  const inTmp = async (f: (file: string) => Promise<void>) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bt-stream-'));
-    try {
-      await f(path.join(dir, 'd.jsonl'));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-  it('writes every line in order through small buffers, waiting when all are in flight', async () => {
-    await inTmp(async (file) => {
-      const w = new StreamingFileWriter(file, 256, 2);
-      let waited = 0;
-      for (const l of lines) {
-        w.write(l);
-        if (w.blocked) {
-          waited++;
-          await w.ready();
-        }
-      }
-      await w.close();
-      expect(waited).toBeGreaterThan(0);
-      expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
-      expect(w.bytes).toBe(Buffer.byteLength(lines.join('')));
-    });
-  });
-  it('keeps the order when the caller ignores back-pressure, and takes a line larger than a buffer', async () => {
-    await inTmp(async (file) => {
-      const w = new StreamingFileWriter(file, 64, 2);
-      const big = `${'y'.repeat(1000)}\n`;
-      const all = [...lines.slice(0, 50), big, ...lines.slice(50, 100)];
-      for (const l of all) w.write(l);
-      await w.close();
-      expect(readFileSync(file, 'utf8')).toBe(all.join(''));
-    });
-  });
-  it('replaces a file left by an earlier run (no stale tail)', async () => {
-    await inTmp(async (file) => {
-      writeFileSync(file, 'x'.repeat(10_000));
-      const w = new StreamingFileWriter(file, 256, 2);
-      w.write('{"a":1}\n');
-      await w.close();
-      expect(readFileSync(file, 'utf8')).toBe('{"a":1}\n');
-    });
-  });
-  it.skipIf(!existsSync('/dev/full'))('reports a failed write (a full disk) from close', async () => {
-    const w = new StreamingFileWriter('/dev/full', 64, 2);
-    for (const l of lines.slice(0, 20)) w.write(l);
-    await expect(w.close()).rejects.toThrow(/ENOSPC/);
-  });
-});
-
 describe('isoTime', () => {
   it('is exactly Date#toISOString for any whole epoch ms (day prefix cached)', () => {
     fc.assert(
@@ -195,34 +143,27 @@ describe('isoTime', () => {
 });
 
 describe('decisions.jsonl line', () => {
-  const trace = {
-    schemaVersion: 1,
-    traceId: 't',
-    decisionId: 'd',
-    runner: 'graph',
-    runScope: 'r',
-    exchange: 'binance',
-    symbol: 'BTC/USDT',
-    timeframe: '5m',
-    asOf: 300000,
-    nodes: [{ node: 'analysis', version: 'analysis@1', durationMs: 1.234, input: { a: 1 }, output: { x: 1 } }],
-    recalledMemoryIds: [],
-    verdict: null,
-    orderRequest: null,
-    outcome: 'hold',
-    resolution: null,
-  } as unknown as DecisionTrace;
-  it('starts with asOf, leaves out wall-clock timings and the runner', () => {
+  const trace = exampleDecisionTrace();
+  it('starts with asOf, leaves out wall-clock timings, the runner and node inputs, and is a valid DecisionLine', () => {
     const line = traceLine(trace);
-    expect(line.startsWith('{"asOf":300000,')).toBe(true);
+    expect(line.startsWith(`{"asOf":${trace.asOf},`)).toBe(true);
     expect(line.endsWith('}\n')).toBe(true);
-    expect(line).not.toContain('durationMs');
-    expect(line).not.toContain('runner');
-    const parsed = JSON.parse(line) as { nodes: unknown[] };
-    expect(parsed.nodes[0]).toEqual({ node: 'analysis', version: 'analysis@1', input: { a: 1 }, output: { x: 1 } });
+    for (const gone of ['durationMs', 'runner', '"input"', 'traceId', 'runScope']) expect(line, gone).not.toContain(gone);
+    const parsed = DecisionLineSchema.parse(JSON.parse(line));
+    // every agent output, the memory ids, the verdict and the order request are there
+    const out = (node: string) => trace.nodes.find((n) => n.node === node)!.output as unknown as Record<string, unknown>;
+    expect(parsed.analysis.features).toEqual(out('analysis')['features']);
+    expect(parsed.signal.rationale).toBe(out('signal')['rationale']);
+    expect(parsed.decision.quantity).toBe(out('decision')['quantity']);
+    expect(parsed.recall?.memoryIds).toEqual(trace.recalledMemoryIds);
+    expect(parsed.verdict?.checks).toEqual(trace.verdict!.checks);
+    expect(parsed.orderRequest?.approval).toEqual(trace.orderRequest!.approval);
   });
   it('the fast and the graph runner write the same bytes; a different timing changes nothing', () => {
-    const fast = { ...trace, runner: 'fast', nodes: [{ ...trace.nodes[0]!, durationMs: 0.001 }] } as DecisionTrace;
+    const fast = { ...trace, runner: 'fast', nodes: trace.nodes.map((n) => ({ ...n, durationMs: n.durationMs + 0.001 })) } as DecisionTrace;
     expect(traceLine(fast)).toBe(traceLine(trace));
+  });
+  it('a trace without its decision node cannot be written', () => {
+    expect(() => traceLine({ ...trace, nodes: trace.nodes.filter((n) => n.node !== 'decision') })).toThrow(/lacks the decision node/);
   });
 });

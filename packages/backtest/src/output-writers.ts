@@ -1,5 +1,5 @@
-import { closeSync, lstatSync, openSync, unlinkSync, write, writeSync } from 'node:fs';
-import type { DecisionTrace } from '@meridian/contracts';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { decisionLineOf, type DecisionTrace } from '@meridian/contracts';
 import { fmtNum } from './number-format.ts';
 import type { Trade } from './trade-book.ts';
 
@@ -102,116 +102,6 @@ export class BufferedFileWriter {
   }
 }
 
-/**
- * The decisions.jsonl writer: lines are encoded into one of a few large buffers; a full buffer is written by
- * libuv's thread pool (fs.write) while the replay goes on filling the next one, so disk stalls (the page cache
- * throttles a multi-GB file) overlap the computation instead of blocking it. Back-pressure: when every buffer
- * is in flight, `blocked` is true and the replay awaits `ready()` before the next bar. Bytes go out in order
- * (one write in flight at a time), so the file is the same as a synchronous writer's. The first write error is
- * thrown from the next `write`, `ready` or `close`.
- */
-export class StreamingFileWriter {
-  readonly #fd: number;
-  readonly #size: number;
-  readonly #free: Buffer[] = [];
-  /** full buffers waiting for their turn, in order */
-  readonly #queue: { buf: Buffer; n: number }[] = [];
-  #cur: Buffer;
-  #used = 0;
-  #writing = false;
-  #error: Error | null = null;
-  #wake: (() => void) | null = null;
-  #bytes = 0;
-
-  constructor(file: string, bufferBytes = 4 << 20, buffers = 4) {
-    // a new file rather than a truncated one: ext4 (auto_da_alloc) flushes a truncated-and-rewritten file to
-    // disk on close, which made close() of a re-used --out take seconds for a GB-sized decisions.jsonl
-    // (regular files only: never unlink a device or a pipe given as the output)
-    if (lstatSync(file, { throwIfNoEntry: false })?.isFile() === true) unlinkSync(file);
-    this.#fd = openSync(file, 'w');
-    this.#size = Math.max(bufferBytes, 64);
-    for (let i = 1; i < buffers; i++) this.#free.push(Buffer.allocUnsafe(this.#size));
-    this.#cur = Buffer.allocUnsafe(this.#size);
-  }
-
-  /** true when no spare buffer is left (the others are full or being written): await `ready()` before more */
-  get blocked(): boolean {
-    return this.#free.length === 0;
-  }
-
-  write(s: string): void {
-    if (this.#error !== null) throw this.#error;
-    if (this.#used + s.length * 3 > this.#size) {
-      this.#enqueue();
-      if (s.length * 3 > this.#size) {
-        // a line larger than a buffer (never in practice): its own buffer
-        const b = Buffer.from(s, 'utf8');
-        this.#queue.push({ buf: b, n: b.length });
-        this.#pump();
-        return;
-      }
-    }
-    this.#used += this.#cur.write(s, this.#used, 'utf8');
-  }
-
-  /** resolves once a buffer is free again (at once when one is) */
-  async ready(): Promise<void> {
-    while (this.#free.length === 0 && this.#error === null) await new Promise<void>((r) => (this.#wake = r));
-    if (this.#error !== null) throw this.#error;
-  }
-
-  /** bytes written to the file so far */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  /** writes what is buffered, waits for every write, closes the file */
-  async close(): Promise<void> {
-    if (this.#used > 0) this.#enqueue();
-    while ((this.#writing || this.#queue.length > 0) && this.#error === null) await new Promise<void>((r) => (this.#wake = r));
-    closeSync(this.#fd);
-    if (this.#error !== null) throw this.#error;
-  }
-
-  #enqueue(): void {
-    if (this.#used > 0) this.#queue.push({ buf: this.#cur, n: this.#used });
-    // no free buffer: a fresh one (the caller ignored `blocked`; memory grows, bytes stay in order)
-    this.#cur = this.#free.pop() ?? Buffer.allocUnsafe(this.#size);
-    this.#used = 0;
-    this.#pump();
-  }
-
-  #pump(): void {
-    if (this.#writing || this.#error !== null) return;
-    const job = this.#queue.shift();
-    if (job === undefined) return;
-    this.#writing = true;
-    const step = (off: number): void => {
-      write(this.#fd, job.buf, off, job.n - off, null, (err, wrote) => {
-        if (err) {
-          this.#error = err;
-          this.#writing = false;
-          this.#wakeUp();
-          return;
-        }
-        this.#bytes += wrote;
-        if (off + wrote < job.n) return step(off + wrote);
-        this.#writing = false;
-        if (job.buf.length === this.#size) this.#free.push(job.buf);
-        this.#pump();
-        this.#wakeUp();
-      });
-    };
-    step(0);
-  }
-
-  #wakeUp(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
-  }
-}
-
 /** fmtNum remembering its last value: equity.csv columns repeat while the account is flat */
 function lastValueFormatter(): (x: number) => string {
   let last = Number.NaN;
@@ -236,33 +126,12 @@ export function writeEquityCsv(file: string, c: EquityCurve): void {
   w.close();
 }
 
-type NodeRecord = DecisionTrace['nodes'][number];
-
-function nodeWithoutTiming(n: NodeRecord): Omit<NodeRecord, 'durationMs'> {
-  // explicit fields: canonical order, and the wall-clock duration left out
-  return { node: n.node, version: n.version, input: n.input, output: n.output } as Omit<NodeRecord, 'durationMs'>;
-}
-
 /**
- * One line of decisions.jsonl: the DecisionTrace with `asOf` first, node timings removed (they go in
- * aggregate to timing.json) and the `runner` left out, so the fast and the graph runner write the
- * same bytes (which runner ran is in timing.json).
+ * One line of decisions.jsonl: the run's DecisionTrace as a `DecisionLine` (@meridian/contracts): `asOf` first,
+ * each agent's output, the recalled memory ids, the verdict and the order request stated once, without wall-clock
+ * timings (they go in aggregate to timing.json) and without which runner ran, so the fast and the graph runner
+ * write the same bytes.
  */
 export function traceLine(t: DecisionTrace): string {
-  return `${JSON.stringify({
-    asOf: t.asOf,
-    schemaVersion: t.schemaVersion,
-    traceId: t.traceId,
-    decisionId: t.decisionId,
-    runScope: t.runScope,
-    exchange: t.exchange,
-    symbol: t.symbol,
-    timeframe: t.timeframe,
-    nodes: t.nodes.map(nodeWithoutTiming),
-    recalledMemoryIds: t.recalledMemoryIds,
-    verdict: t.verdict,
-    orderRequest: t.orderRequest,
-    outcome: t.outcome,
-    resolution: t.resolution,
-  })}\n`;
+  return `${JSON.stringify(decisionLineOf(t))}\n`;
 }

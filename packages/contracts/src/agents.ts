@@ -122,7 +122,8 @@ export const EvidenceSchema = z
   })
   .strict();
 
-export const SignalProposalSchema = z
+/** SignalProposal without its cross-field rules (for derived shapes: `.omit` cannot drop fields of a refined schema). */
+export const SignalProposalObjectSchema = z
   .object({
     schemaVersion,
     ...subject,
@@ -138,8 +139,10 @@ export const SignalProposalSchema = z
     evidence: EvidenceSchema,
     rationale: z.string().min(1).max(2000),
   })
-  .strict()
-  .superRefine((s, ctx) => {
+  .strict();
+
+/** SignalProposal's cross-field rules: a long or short needs entry, stop and target on the right sides. */
+export function refineSignal(s: Pick<z.infer<typeof SignalProposalObjectSchema>, 'direction' | 'entry' | 'stop' | 'target'>, ctx: z.RefinementCtx): void {
     if (s.direction === 'flat') return;
     if (s.entry === null || s.stop === null || s.target === null) {
       ctx.addIssue({ code: 'custom', path: ['entry'], message: 'a long or short signal needs entry, stop and target' });
@@ -152,13 +155,16 @@ export const SignalProposalSchema = z
         path: ['stop'],
         message: s.direction === 'long' ? 'a long needs stop < entry < target' : 'a short needs target < entry < stop',
       });
-  });
+}
+
+export const SignalProposalSchema = SignalProposalObjectSchema.superRefine(refineSignal);
 export type SignalProposal = z.infer<typeof SignalProposalSchema>;
 
 export const DecisionActionSchema = z.enum(['open', 'add', 'reduce', 'close', 'reverse', 'hold']);
 export type DecisionAction = z.infer<typeof DecisionActionSchema>;
 
-export const TradeDecisionSchema = z
+/** TradeDecision without its cross-field rules (for derived shapes). */
+export const TradeDecisionObjectSchema = z
   .object({
     schemaVersion,
     decisionId: id(),
@@ -179,8 +185,13 @@ export const TradeDecisionSchema = z
     confidence: unitInterval(),
     rationale: z.string().min(1).max(2000),
   })
-  .strict()
-  .superRefine((d, ctx) => {
+  .strict();
+
+/** TradeDecision's cross-field rules: hold has no side and no quantity, a trade both; limit orders need a price. */
+export function refineDecision(
+  d: Pick<z.infer<typeof TradeDecisionObjectSchema>, 'action' | 'side' | 'quantity' | 'orderType' | 'limitPrice'>,
+  ctx: z.RefinementCtx,
+): void {
     if (d.action === 'hold') {
       if (d.side !== null || d.quantity !== 0)
         ctx.addIssue({ code: 'custom', path: ['action'], message: 'hold has side null and quantity 0' });
@@ -192,5 +203,7 @@ export const TradeDecisionSchema = z
       ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'a limit order needs limitPrice' });
     if (d.orderType === 'market' && d.limitPrice !== null)
       ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'a market order has no limitPrice' });
-  });
+}
+
+export const TradeDecisionSchema = TradeDecisionObjectSchema.superRefine(refineDecision);
 export type TradeDecision = z.infer<typeof TradeDecisionSchema>;

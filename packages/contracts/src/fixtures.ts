@@ -12,6 +12,7 @@ import type { AnalysisReport, MemoryRecall, MemoryStats, RecalledMemory, SignalP
 import type { Approval, OrderRequest, RiskCheck, RiskLimits, RiskVerdict, TradingState } from './risk.ts';
 import type { ExecutionReport, Fill, Order, PortfolioSnapshot, Position } from './execution.ts';
 import type { DecisionTrace } from './trace.ts';
+import { decisionLineOf, type DecisionLine } from './decision-line.ts';
 import type { MESSAGE_SCHEMAS, MessageName } from './json-schema.ts';
 
 /** A UUIDv7-shaped id whose time prefix is `ms`, made deterministic by `n` (real ones are random). */
@@ -378,6 +379,11 @@ export function examplePortfolioSnapshot(overrides: Partial<PortfolioSnapshot> =
   };
 }
 
+/** The example trace as a backtest's decisions.jsonl line. */
+export function exampleDecisionLine(): DecisionLine {
+  return decisionLineOf(exampleDecisionTrace());
+}
+
 export function exampleDecisionTrace(overrides: Partial<DecisionTrace> = {}): DecisionTrace {
   const analysis = exampleAnalysisReport();
   const recall = exampleMemoryRecall();
@@ -429,4 +435,5 @@ export const MESSAGE_EXAMPLES: { readonly [N in MessageName]: () => z.infer<(typ
   Position: examplePosition,
   PortfolioSnapshot: examplePortfolioSnapshot,
   DecisionTrace: exampleDecisionTrace,
+  DecisionLine: exampleDecisionLine,
 };

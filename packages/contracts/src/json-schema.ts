@@ -4,6 +4,7 @@ import { AnalysisReportSchema, MemoryRecallSchema, SignalProposalSchema, TradeDe
 import { RiskLimitsSchema, RiskVerdictSchema, OrderRequestSchema, ApprovalSchema, TradingStateSchema } from './risk.ts';
 import { ExecutionReportSchema, OrderSchema, FillSchema, PositionSchema, PortfolioSnapshotSchema } from './execution.ts';
 import { DecisionTraceSchema } from './trace.ts';
+import { DecisionLineSchema } from './decision-line.ts';
 
 /** Every boundary message, by name. */
 export const MESSAGE_SCHEMAS = {
@@ -25,6 +26,7 @@ export const MESSAGE_SCHEMAS = {
   Position: PositionSchema,
   PortfolioSnapshot: PortfolioSnapshotSchema,
   DecisionTrace: DecisionTraceSchema,
+  DecisionLine: DecisionLineSchema,
 } as const;
 export type MessageName = keyof typeof MESSAGE_SCHEMAS;
 

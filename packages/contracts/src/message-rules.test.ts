@@ -392,6 +392,29 @@ const RULES: { readonly [N in MessageName]: Rules } = {
       ok('a node input may be anything', [[['nodes', 0, 'input'], null]]),
     ],
   },
+  DecisionLine: {
+    invalid: [
+      bad("outcome 'order' without an orderRequest", [[['orderRequest'], null]], ['orderRequest']),
+      bad("outcome 'hold' with an orderRequest", [[['outcome'], 'hold']], ['orderRequest']),
+      bad("outcome 'rejected' without the verdict", [[['outcome'], 'rejected'], [['orderRequest'], null], [['verdict'], null]], ['verdict']),
+      bad('a distance missing for a recalled memory', [[['recall', 'distances'], []]], ['recall', 'distances']),
+      field(['recall', 'memoryIds', 0], 'm1', 'not a UUID'),
+      field(['signal', 'stop'], 62_500, 'above a long entry'),
+      bad('a hold with a quantity', [[['decision', 'action'], 'hold']], ['decision', 'action']),
+      bad('a resize that grows the order', [[['verdict', 'approvedQuantity'], 1e9]], ['verdict', 'approvedQuantity']),
+      bad('the subject repeated in an agent message', [[['analysis', 'symbol'], 'BTC/USDT']], ['analysis']),
+      bad('a node input', [[['nodes'], []]], []),
+      field(['analysis', 'features'], [], 'empty'),
+    ],
+    valid: [
+      ok('hold without verdict or order', [
+        [['outcome'], 'hold'],
+        [['verdict'], null],
+        [['orderRequest'], null],
+      ]),
+      ok('memory off', [[['recall'], null]]),
+    ],
+  },
 };
 
 describe.each(Object.keys(RULES) as MessageName[])('%s', (name) => {

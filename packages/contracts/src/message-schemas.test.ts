@@ -36,6 +36,7 @@ const TIMESTAMPS: { readonly [N in MessageName]: readonly string[] } = {
   Position: ['openedAt', 'updatedAt'],
   PortfolioSnapshot: ['asOf'],
   DecisionTrace: ['asOf'],
+  DecisionLine: ['asOf'],
 };
 
 /** Top-level closed enums of each message. */
@@ -58,6 +59,7 @@ const ENUMS: { readonly [N in MessageName]: readonly string[] } = {
   Position: [],
   PortfolioSnapshot: [],
   DecisionTrace: ['timeframe', 'runner', 'outcome'],
+  DecisionLine: ['timeframe', 'outcome'],
 };
 
 function issuePaths(name: MessageName, value: unknown): Path[] | null {

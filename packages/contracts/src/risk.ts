@@ -115,7 +115,8 @@ export type TradingState = z.infer<typeof TradingStateSchema>;
 export const VerdictStatusSchema = z.enum(['approved', 'resized', 'rejected', 'pending_approval']);
 export type VerdictStatus = z.infer<typeof VerdictStatusSchema>;
 
-export const RiskVerdictSchema = z
+/** RiskVerdict without its cross-field rules (for derived shapes). */
+export const RiskVerdictObjectSchema = z
   .object({
     schemaVersion,
     decisionId: id(),
@@ -131,15 +132,19 @@ export const RiskVerdictSchema = z
     /** a one-line reason per failed check, in check order */
     reasons: z.array(z.string()),
   })
-  .strict()
-  .superRefine((v, ctx) => {
+  .strict();
+
+/** RiskVerdict's cross-field rules: resizing never increases the quantity, and the quantity agrees with the status. */
+export function refineVerdict(v: Pick<z.infer<typeof RiskVerdictObjectSchema>, 'status' | 'requestedQuantity' | 'approvedQuantity'>, ctx: z.RefinementCtx): void {
     if (v.approvedQuantity > v.requestedQuantity)
       ctx.addIssue({ code: 'custom', path: ['approvedQuantity'], message: 'resizing can never increase quantity' });
     if (v.status === 'rejected' && v.approvedQuantity !== 0)
       ctx.addIssue({ code: 'custom', path: ['approvedQuantity'], message: 'a rejected order has approvedQuantity 0' });
     if ((v.status === 'approved' || v.status === 'resized') && !(v.approvedQuantity > 0))
       ctx.addIssue({ code: 'custom', path: ['approvedQuantity'], message: `${v.status} needs approvedQuantity > 0` });
-  });
+}
+
+export const RiskVerdictSchema = RiskVerdictObjectSchema.superRefine(refineVerdict);
 export type RiskVerdict = z.infer<typeof RiskVerdictSchema>;
 
 /** HMAC-SHA256 over canonicalJson(approvalPayload(order)); see packages/risk approval-signing. */
@@ -155,7 +160,8 @@ export const ApprovalSchema = z
 export type Approval = z.infer<typeof ApprovalSchema>;
 
 /** An order the risk gate approved, on its way to the executor. `orderId` is the client order id. */
-export const OrderRequestSchema = z
+/** OrderRequest without its cross-field rules (for derived shapes). */
+export const OrderRequestObjectSchema = z
   .object({
     schemaVersion,
     orderId: id(),
@@ -172,13 +178,17 @@ export const OrderRequestSchema = z
     createdAt: epochMs(),
     approval: ApprovalSchema,
   })
-  .strict()
-  .superRefine((o, ctx) => {
+  .strict();
+
+/** OrderRequest's cross-field rule: a limit order has a limit price, a market order none. */
+export function refineOrderRequest(o: Pick<z.infer<typeof OrderRequestObjectSchema>, 'type' | 'limitPrice'>, ctx: z.RefinementCtx): void {
     if (o.type === 'limit' && o.limitPrice === null)
       ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'a limit order needs limitPrice' });
     if (o.type === 'market' && o.limitPrice !== null)
       ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'a market order has no limitPrice' });
-  });
+}
+
+export const OrderRequestSchema = OrderRequestObjectSchema.superRefine(refineOrderRequest);
 export type OrderRequest = z.infer<typeof OrderRequestSchema>;
 /** The order fields before signing. */
 export type UnsignedOrderRequest = Omit<OrderRequest, 'approval'>;

@@ -9,6 +9,7 @@ import {
   canonicalJson,
   createLogger,
   deterministicId,
+  timeKeyedIds,
   err,
   exitCodeOf,
   floorToStep,
@@ -89,6 +90,21 @@ describe('ids', () => {
     expect(ids[0]?.[14]).toBe('7');
     expect(uuidv7Time(ids.at(-1) ?? '')).toBe(1_700_000_000_001);
   });
+  it('timeKeyedIds: UUID-shaped, stable, distinct per time and per seed; refuses times it cannot encode', () => {
+    const a = timeKeyedIds('series-a');
+    const b = timeKeyedIds('series-b');
+    expect(a(1_700_000_000_000)).toBe(timeKeyedIds('series-a')(1_700_000_000_000));
+    expect(a(1_700_000_000_000).endsWith('018bcfe56800')).toBe(true);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), (t, u) => {
+        expect(isUuid(a(t))).toBe(true);
+        expect(a(t) === a(u)).toBe(t === u);
+        expect(a(t)).not.toBe(b(t));
+      }),
+    );
+    for (const bad of [-1, 2 ** 48, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => a(bad)).toThrow(RangeError);
+  });
+
   it('deterministicId is stable, distinct per seed and UUID-shaped', () => {
     expect(deterministicId('a')).toBe(deterministicId('a'));
     expect(deterministicId('a')).not.toBe(deterministicId('b'));

@@ -1,0 +1,123 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DecisionLineSchema, type DecisionLine } from '@meridian/contracts';
+import { exampleDecisionLine } from '@meridian/contracts/fixtures';
+import { DecisionLinesWriter } from './decision-lines.ts';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'meridian-decision-lines-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+const file = () => path.join(tmp, `decisions-${n++}.jsonl`);
+const reference = (lines: readonly DecisionLine[]) => lines.map((l) => `${JSON.stringify(l)}\n`).join('');
+
+async function written(lines: readonly DecisionLine[], options: { batchLines?: number; maxInFlight?: number }): Promise<string> {
+  const f = file();
+  const w = new DecisionLinesWriter(f, options);
+  for (const l of lines) {
+    w.write(l);
+    if (w.blocked) await w.ready();
+  }
+  await w.close();
+  return readFileSync(f, 'utf8');
+}
+
+// the values the writer thread formats itself, at their edges: zero, -0, tiny, huge, many digits, odd keys and text
+const number = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 1e-7, 5e-324, 1.7976931348623157e308, 0.1 + 0.2, 15816.51, -1e21, 123456789012));
+const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('—', '"quoted"\n\ttab', '\\', '\u2028', 'ρ≥1 🚀', '\u0000'));
+const line = fc
+  .record({
+    indicators: fc.dictionary(fc.oneof(fc.string({ minLength: 1 }), fc.constantFrom('rsi14', 'ema20', 'ρ', '"k"', '10', '2', '__proto__', 'constructor')), number, { maxKeys: 25 }),
+    features: fc.array(number, { minLength: 1, maxLength: 40 }),
+    support: fc.array(number, { maxLength: 4 }),
+    resistance: fc.array(number, { maxLength: 4 }),
+    close: number,
+    momentum: number,
+    summary: text,
+    fallbackReason: fc.option(text),
+    symbolIdx: fc.nat(2),
+    asOf: fc.integer({ min: 0, max: 2 ** 47 }),
+  })
+  .map((g): DecisionLine => {
+    const base = exampleDecisionLine();
+    return {
+      ...base,
+      asOf: g.asOf,
+      symbol: ['BTC/USDT', 'ETH/USDT', 'ETH/BTC'][g.symbolIdx]!,
+      analysis: {
+        ...base.analysis,
+        fallbackReason: g.fallbackReason,
+        close: g.close,
+        momentum: g.momentum,
+        indicators: g.indicators,
+        keyLevels: { support: g.support, resistance: g.resistance },
+        features: g.features,
+        summary: g.summary,
+      },
+    };
+  });
+
+describe('DecisionLinesWriter', () => {
+  it('writes exactly JSON.stringify of every line, in order, across batches and indicator key sets', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 7 }), async (lines, batchLines) => {
+        expect(await written(lines, { batchLines, maxInFlight: 2 })).toBe(reference(lines));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a real line (hold, order, memory off) is a valid DecisionLine and byte-identical to the reference', async () => {
+    const order = exampleDecisionLine();
+    const hold: DecisionLine = { ...order, outcome: 'hold', verdict: null, orderRequest: null, recall: null };
+    const lines = [order, hold, { ...hold, asOf: hold.asOf + 300_000 }];
+    const text = await written(lines, {});
+    expect(text).toBe(reference(lines));
+    for (const l of text.trimEnd().split('\n')) expect(DecisionLineSchema.safeParse(JSON.parse(l)).success).toBe(true);
+  });
+
+  it('a line larger than the batch buffer still goes out whole', async () => {
+    const big = exampleDecisionLine();
+    const lines = [{ ...big, analysis: { ...big.analysis, summary: 'x'.repeat(1999) } }, big];
+    expect(await written(lines, { batchLines: 1 })).toBe(reference(lines));
+  });
+
+  it('holds the replay back while the writer thread has maxInFlight batches, and lets it go on after', async () => {
+    const w = new DecisionLinesWriter(file(), { batchLines: 1, maxInFlight: 1 });
+    w.write(exampleDecisionLine());
+    expect(w.blocked).toBe(true);
+    await w.ready();
+    expect(w.blocked).toBe(false);
+    await w.close();
+  });
+
+  it('replaces a file left by an earlier run (no stale tail)', async () => {
+    const f = file();
+    writeFileSync(f, 'x'.repeat(100_000));
+    const w = new DecisionLinesWriter(f);
+    w.write(exampleDecisionLine());
+    await w.close();
+    expect(readFileSync(f, 'utf8')).toBe(reference([exampleDecisionLine()]));
+  });
+
+  it('reports a failed write (a full disk) to the replay, which stops, and close still ends the thread', async () => {
+    const w = new DecisionLinesWriter('/dev/full', { batchLines: 2 });
+    const replay = async () => {
+      for (let i = 0; i < 5000; i++) {
+        w.write(exampleDecisionLine());
+        if (w.blocked) await w.ready();
+      }
+      await w.close();
+    };
+    await expect(replay()).rejects.toThrow(/ENOSPC/);
+    await expect(w.close()).rejects.toThrow(/ENOSPC/);
+  });
+
+  it('reports a file it cannot create instead of losing the lines silently', async () => {
+    const w = new DecisionLinesWriter(path.join(tmp, 'no-such-dir', 'decisions.jsonl'));
+    w.write(exampleDecisionLine());
+    await expect(w.close()).rejects.toThrow(/ENOENT|no such file/);
+  });
+});
