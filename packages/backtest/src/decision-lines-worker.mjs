@@ -70,7 +70,8 @@ function fill(f64, p, into) {
 
 /**
  * Formats `count` lines of a batch, handing them to `out`: `out.bytes(u8, from, to)` for text the replay
- * thread already encoded (UTF-8), `out.text(s)` for the analysis report's JSON made here.
+ * thread already encoded (UTF-8), `out.objectOpen(json)` for the analysis report's JSON made here, written
+ * without its closing brace.
  * Per line, `f64` holds: the byte lengths of its two encoded pieces — the head (`{"asOf":…,"outcome":…,
  * "analysis":`) and the rest (`,"summary":…},"recall":…}` and the newline); the string-table ids of
  * agentVersion, policy, fallbackReason (-1: null), trend, regime and volatilityState; the key set id and the
@@ -82,7 +83,7 @@ function fill(f64, p, into) {
  * @param {Map<number, KeySet>} keySets by key set id
  * @param {readonly string[]} strings the string table: index = id
  * @param {number} count
- * @param {{ bytes(u8: Uint8Array, from: number, to: number): void; text(s: string): void }} out
+ * @param {{ bytes(u8: Uint8Array, from: number, to: number): void; objectOpen(json: string): void }} out
  */
 export function formatLines(f64, u8, keySets, strings, count, out) {
   const a = analysis;
@@ -109,9 +110,8 @@ export function formatLines(f64, u8, keySets, strings, count, out) {
     p = fill(f64, p, a.keyLevels.resistance);
     a.featureVersion = f64[p++];
     p = fill(f64, p, a.features);
-    const json = JSON.stringify(a);
     out.bytes(u8, b, (b += headLen));
-    out.text(json.slice(0, -1)); // without its closing brace: the summary follows
+    out.objectOpen(JSON.stringify(a)); // without its closing brace: the summary follows
     out.bytes(u8, b, (b += restLen));
   }
 }
@@ -142,29 +142,31 @@ if (!isMainThread && parentPort !== null && workerData?.role === 'meridian-decis
     bytes += used;
     used = 0;
   };
+  /** the batch's bytes as a Buffer, for Buffer#copy (no view object per piece) */
+  let src = Buffer.alloc(0);
   const out = {
     bytes(/** @type {Uint8Array} */ u8, /** @type {number} */ from, /** @type {number} */ to) {
+      if (src.buffer !== u8.buffer) src = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
       if (used + (to - from) > buf.length) {
         flush();
         if (to - from > buf.length) {
           let off = from;
-          while (off < to) off += writeSync(fd, u8, off, to - off);
+          while (off < to) off += writeSync(fd, src, off, to - off);
           bytes += to - from;
           return;
         }
       }
-      buf.set(u8.subarray(from, to), used);
-      used += to - from;
+      used += src.copy(buf, used, from, to);
     },
-    text(/** @type {string} */ s) {
-      if (used + s.length * 3 > buf.length) {
-        flush();
-        if (s.length * 3 > buf.length) {
-          bytes += writeSync(fd, s);
-          return;
-        }
+    objectOpen(/** @type {string} */ json) {
+      if (used + json.length * 3 > buf.length) flush();
+      if (json.length * 3 > buf.length) {
+        const b = Buffer.from(json, 'utf8');
+        bytes += writeSync(fd, b, 0, b.length - 1);
+        return;
       }
-      used += buf.write(s, used, 'utf8');
+      // the closing brace is one byte: write it and step back over it
+      used += buf.write(json, used, 'utf8') - 1;
     },
   };
   port.on('message', (/** @type {any} */ m) => {

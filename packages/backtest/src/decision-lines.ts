@@ -175,11 +175,14 @@ export class DecisionLinesWriter {
   #send(): void {
     const f64 = this.#f64;
     const u8 = this.#u8;
+    // sizes before the transfer detaches the buffers (a detached buffer has length 0)
+    const f64Length = f64.length;
+    const u8Length = u8.length;
     this.#worker.postMessage({ type: 'batch', f64, u8, count: this.#count, keySets: this.#newKeySets, strings: this.#newStrings }, [f64.buffer as ArrayBuffer, u8.buffer as ArrayBuffer]);
     this.#inFlight++;
     const spare = this.#spare.pop();
-    this.#f64 = spare?.f64 ?? new Float64Array(f64.length);
-    this.#u8 = spare?.u8 ?? Buffer.allocUnsafeSlow(u8.length);
+    this.#f64 = spare?.f64 ?? new Float64Array(f64Length);
+    this.#u8 = spare?.u8 ?? Buffer.allocUnsafeSlow(u8Length);
     this.#p = 0;
     this.#b = 0;
     this.#count = 0;
