@@ -78,6 +78,19 @@ describe('DecisionLinesWriter', () => {
     for (const l of text.trimEnd().split('\n')) expect(DecisionLineSchema.safeParse(JSON.parse(l)).success).toBe(true);
   });
 
+  it('fills every batch: n lines go out in ceil(n / batchLines) batches, buffers reused after the transfer', async () => {
+    const f = file();
+    const w = new DecisionLinesWriter(f, { batchLines: 100, maxInFlight: 2 });
+    const lines = Array.from({ length: 1050 }, (_, i) => ({ ...exampleDecisionLine(), asOf: 300_000 * (i + 1) }));
+    for (const l of lines) {
+      w.write(l);
+      if (w.blocked) await w.ready();
+    }
+    await w.close();
+    expect(w.batches).toBe(11);
+    expect(readFileSync(f, 'utf8')).toBe(reference(lines));
+  });
+
   it('a line larger than the batch buffer still goes out whole', async () => {
     const big = exampleDecisionLine();
     const lines = [{ ...big, analysis: { ...big.analysis, summary: 'x'.repeat(1999) } }, big];

@@ -38,6 +38,7 @@ export class DecisionLinesWriter {
   #closed: ((bytes: number) => void) | null = null;
   #terminating = false;
   #bytes = 0;
+  #batches = 0;
   readonly #quoted = new Map<string, string>();
   /** the writer thread's string table (agent versions, policies, enums, fallback reasons): id by string */
   readonly #stringIds = new Map<string, number>();
@@ -74,6 +75,11 @@ export class DecisionLinesWriter {
   /** true when `maxInFlight` batches wait for the writer thread: await `ready()` before more */
   get blocked(): boolean {
     return this.#inFlight >= this.#maxInFlight;
+  }
+
+  /** batches handed to the writer thread so far */
+  get batches(): number {
+    return this.#batches;
   }
 
   /** bytes in the file (known once closed) */
@@ -180,6 +186,7 @@ export class DecisionLinesWriter {
     const u8Length = u8.length;
     this.#worker.postMessage({ type: 'batch', f64, u8, count: this.#count, keySets: this.#newKeySets, strings: this.#newStrings }, [f64.buffer as ArrayBuffer, u8.buffer as ArrayBuffer]);
     this.#inFlight++;
+    this.#batches++;
     const spare = this.#spare.pop();
     this.#f64 = spare?.f64 ?? new Float64Array(f64Length);
     this.#u8 = spare?.u8 ?? Buffer.allocUnsafeSlow(u8Length);
