@@ -17,7 +17,7 @@ async function candles(n: number): Promise<MemoryCandleStore> {
 
 describe('buildMemories', () => {
   it('stores one memory per bar after the warm-up, the last h unresolved; a re-run changes nothing; new candles resolve them', async () => {
-    const memory = new InProcessMemoryStore({ ivf: false });
+    const memory = new InProcessMemoryStore({ index: false });
     const h = 12;
     const first = await buildMemories({ candles: await candles(1000), memory, key, horizonBars: h, batchBars: 300 });
     expect(first).toMatchObject({ bars: 1000, warmupBars: WARMUP, situations: 1000 - WARMUP, inserted: 1000 - WARMUP, resolved: 0, unresolved: h });

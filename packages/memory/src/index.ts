@@ -5,5 +5,5 @@ export { memoryId, keyString } from './memory-validation.ts';
 export * from './pg-memory-store.ts';
 export * from './synthetic-memories.ts';
 export * from './in-process-memory-store.ts';
-export { IvfIndex, TopK, type IvfOptions, type IvfQuery } from './ivf-index.ts';
+export { HnswIndex, TopK, type HnswOptions, type HnswPaths } from './hnsw-index.ts';
 export * from './build-memories.ts';
