@@ -71,7 +71,14 @@ describe('DecisionLinesWriter', () => {
 
   it('a real line (hold, order, memory off) is a valid DecisionLine and byte-identical to the reference', async () => {
     const order = exampleDecisionLine();
-    const hold: DecisionLine = { ...order, outcome: 'hold', verdict: null, orderRequest: null, recall: null };
+    const hold: DecisionLine = {
+      ...order,
+      outcome: 'hold',
+      verdict: null,
+      orderRequest: null,
+      recall: null,
+      signal: { ...order.signal, evidence: { ...order.signal.evidence, memoryIds: [], memoryStats: null } },
+    };
     const lines = [order, hold, { ...hold, asOf: hold.asOf + 300_000 }];
     const text = await written(lines, {});
     expect(text).toBe(reference(lines));

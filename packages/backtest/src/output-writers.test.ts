@@ -156,12 +156,21 @@ describe('decisions.jsonl line', () => {
     expect(parsed.signal.rationale).toBe(out('signal')['rationale']);
     expect(parsed.decision.quantity).toBe(out('decision')['quantity']);
     expect(parsed.recall?.memoryIds).toEqual(trace.recalledMemoryIds);
+    // the signal cites exactly the recalled memories: stated once, in the recall
+    expect(out('signal')['evidence']).toMatchObject({ memoryIds: trace.recalledMemoryIds });
+    expect(parsed.signal.evidence).toEqual({ indicators: (out('signal')['evidence'] as { indicators: unknown }).indicators });
     expect(parsed.verdict?.checks).toEqual(trace.verdict!.checks);
     expect(parsed.orderRequest?.approval).toEqual(trace.orderRequest!.approval);
   });
   it('the fast and the graph runner write the same bytes; a different timing changes nothing', () => {
     const fast = { ...trace, runner: 'fast', nodes: trace.nodes.map((n) => ({ ...n, durationMs: n.durationMs + 0.001 })) } as DecisionTrace;
     expect(traceLine(fast)).toBe(traceLine(trace));
+  });
+  it('keeps the memory evidence when it is not exactly the recall', () => {
+    const nodes = trace.nodes.map((n) => (n.node === 'signal' ? { ...n, output: { ...n.output, evidence: { ...n.output.evidence, memoryIds: n.output.evidence.memoryIds.slice(1) } } } : n));
+    const parsed = DecisionLineSchema.parse(JSON.parse(traceLine({ ...trace, nodes } as DecisionTrace)));
+    expect(parsed.signal.evidence.memoryIds).toEqual(trace.recalledMemoryIds.slice(1));
+    expect(parsed.signal.evidence.memoryStats).not.toBeUndefined();
   });
   it('a trace without its decision node cannot be written', () => {
     expect(() => traceLine({ ...trace, nodes: trace.nodes.filter((n) => n.node !== 'decision') })).toThrow(/lacks the decision node/);

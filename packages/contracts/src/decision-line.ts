@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ExchangeIdSchema, SymbolSchema, TimeframeSchema, epochMs, id, nonNegative, schemaVersion } from './common.ts';
-import { AnalysisReportSchema, MemoryScopeSchema, MemoryStatsSchema, SignalProposalObjectSchema, TradeDecisionObjectSchema, refineDecision, refineSignal } from './agents.ts';
+import { AnalysisReportSchema, EvidenceSchema, MemoryScopeSchema, MemoryStatsSchema, SignalProposalObjectSchema, TradeDecisionObjectSchema, refineDecision, refineSignal } from './agents.ts';
 import { OrderRequestObjectSchema, RiskVerdictObjectSchema, refineOrderRequest, refineVerdict } from './risk.ts';
 import { TraceOutcomeSchema, type DecisionTrace } from './trace.ts';
 
@@ -18,7 +18,8 @@ const SUBJECT_FIELDS = { schemaVersion: true, exchange: true, symbol: true, time
  *   `symbol`, `timeframe`, `asOf`; the decision also without `decisionId`);
  * - the verdict once (a DecisionTrace holds it as the risk node's output and as `verdict`), without its
  *   `decisionId`; the order request without the fields the line already states;
- * - the recall as memory ids with distances (in neighbour order) and the statistics the signal agent saw;
+ * - the recall as memory ids with distances (in neighbour order) and the statistics the signal agent saw; the
+ *   signal's evidence without its memory ids and statistics when they are exactly the recall's;
  * - node inputs left out: they are what the run's data holds at `asOf` (the candle window, the portfolio in
  *   equity.csv and trades.csv, the limits file), so a line stays a few hundred bytes of explanation
  *   instead of kilobytes of repeated state; `traceId` and `runScope` are left out (the run directory is the scope).
@@ -45,7 +46,12 @@ export const DecisionLineSchema = z
       })
       .strict()
       .nullable(),
-    signal: SignalProposalObjectSchema.omit(SUBJECT_FIELDS).superRefine(refineSignal),
+    signal: SignalProposalObjectSchema.omit(SUBJECT_FIELDS)
+      .extend({
+        /** without memoryIds and memoryStats when they are the recall's (every policy cites all it recalled) */
+        evidence: EvidenceSchema.partial({ memoryIds: true, memoryStats: true }),
+      })
+      .superRefine(refineSignal),
     decision: TradeDecisionObjectSchema.omit({ ...SUBJECT_FIELDS, decisionId: true }).superRefine(refineDecision),
     /** null when the decision was a hold (the gate did not run) */
     verdict: RiskVerdictObjectSchema.omit({ schemaVersion: true, decisionId: true }).superRefine(refineVerdict).nullable(),
@@ -54,6 +60,11 @@ export const DecisionLineSchema = z
   })
   .strict()
   .superRefine((l, ctx) => {
+    const e = l.signal.evidence;
+    if ((e.memoryIds === undefined) !== (e.memoryStats === undefined))
+      ctx.addIssue({ code: 'custom', path: ['signal', 'evidence'], message: 'memoryIds and memoryStats are left out together (then they are the recall\'s)' });
+    if (e.memoryIds === undefined && l.recall === null)
+      ctx.addIssue({ code: 'custom', path: ['signal', 'evidence', 'memoryIds'], message: 'memory evidence can only be left out when the line has the recall' });
     if (l.recall !== null && l.recall.memoryIds.length !== l.recall.distances.length)
       ctx.addIssue({ code: 'custom', path: ['recall', 'distances'], message: 'one distance per recalled memory id' });
     const hasOrder = l.outcome === 'order' || l.outcome === 'approved_by_officer';
@@ -62,6 +73,16 @@ export const DecisionLineSchema = z
     if (l.outcome !== 'hold' && l.verdict === null) ctx.addIssue({ code: 'custom', path: ['verdict'], message: `outcome ${l.outcome} needs the risk verdict` });
   });
 export type DecisionLine = z.infer<typeof DecisionLineSchema>;
+
+/** true when the evidence cites exactly the recalled memories, in order, with the recall's statistics */
+function citesRecall(e: DecisionLine['signal']['evidence'], r: NonNullable<DecisionLine['recall']>): boolean {
+  const ids = e.memoryIds;
+  const st = e.memoryStats;
+  if (ids === undefined || st === undefined || st === null || ids.length !== r.memoryIds.length) return false;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== r.memoryIds[i]) return false;
+  const a = r.stats;
+  return st === a || (st.n === a.n && Object.is(st.meanReturn, a.meanReturn) && Object.is(st.medianReturn, a.medianReturn) && Object.is(st.hitRate, a.hitRate) && Object.is(st.dispersion, a.dispersion));
+}
 
 /**
  * The decision line of a trace. Fields are listed explicitly, in the schema's order, so the bytes of a line
@@ -145,6 +166,7 @@ export function decisionLineOf(t: DecisionTrace): DecisionLine {
         break;
     }
   }
+  if (signal !== null && recall !== null && citesRecall(signal.evidence, recall)) signal.evidence = { indicators: signal.evidence.indicators };
   if (analysis === null || signal === null || decision === null)
     throw new Error(`the trace of decision ${t.decisionId} lacks the ${analysis === null ? 'analysis' : signal === null ? 'signal' : 'decision'} node`);
   const v = t.verdict;

@@ -405,6 +405,8 @@ const RULES: { readonly [N in MessageName]: Rules } = {
       bad('the subject repeated in an agent message', [[['analysis', 'symbol'], 'BTC/USDT']], ['analysis']),
       bad('a node input', [[['nodes'], []]], []),
       field(['analysis', 'features'], [], 'empty'),
+      bad('memory evidence half left out', [[['signal', 'evidence', 'memoryIds'], []]], ['signal', 'evidence']),
+      bad('memory evidence left out without the recall', [[['recall'], null]], ['signal', 'evidence', 'memoryIds']),
     ],
     valid: [
       ok('hold without verdict or order', [
@@ -412,7 +414,15 @@ const RULES: { readonly [N in MessageName]: Rules } = {
         [['verdict'], null],
         [['orderRequest'], null],
       ]),
-      ok('memory off', [[['recall'], null]]),
+      ok('memory off', [
+        [['recall'], null],
+        [['signal', 'evidence', 'memoryIds'], []],
+        [['signal', 'evidence', 'memoryStats'], null],
+      ]),
+      ok('evidence citing other memories than the recall', [
+        [['signal', 'evidence', 'memoryIds'], []],
+        [['signal', 'evidence', 'memoryStats'], null],
+      ]),
     ],
   },
 };
