@@ -6,6 +6,28 @@ import { memoryStoreSpec } from './memory-store-spec.ts';
 import type { RecallOptions } from './memory-store.ts';
 import { PgMemoryStore } from './pg-memory-store.ts';
 import { syntheticSituations, syntheticSymbol } from './synthetic-memories.ts';
+import type { Situation } from './memory-store.ts';
+
+/** HNSW indexes of single series (migration 0007) on memories */
+async function seriesIndexCount(db: Db, predicate = ''): Promise<number> {
+  const r = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'memories' AND indexname LIKE 'memories\\_v1\\_series\\_%' AND indexdef LIKE $1`,
+    [`%${predicate}%`],
+  );
+  return r.rows[0]!.n;
+}
+
+/** the plan of a recall statement shaped like PgMemoryStore's HNSW one, with the same parameters */
+async function hnswPlan(db: Db, sameSymbol: boolean, asOf: number, exchange = 'synthetic', symbol = 'S3/USDT'): Promise<string> {
+  const q = vectorParam(Array.from({ length: 32 }, (_, i) => Math.sin(i)));
+  const r = await db.query<{ 'QUERY PLAN': string }>(
+    `EXPLAIN SELECT id FROM memories WHERE feature_version = 1 AND timeframe = $2 AND horizon_bars = $3
+       AND resolved_at IS NOT NULL AND resolved_at <= $4${sameSymbol ? ' AND exchange = $6 AND symbol = $7' : ''}
+     ORDER BY embedding::vector(32) <-> $1::vector(32) LIMIT $5`,
+    [q, '5m', 12, asOf, 10, ...(sameSymbol ? [exchange, symbol] : [])],
+  );
+  return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+}
 
 const probe = await probePostgres();
 
@@ -41,21 +63,29 @@ describe.skipIf(!probe.ok)(`filtered recall@10 with the HNSW index, 100,000 memo
     db = await openDb({ kind: 'postgres', url: tmp.url });
     await migrate(db);
     db2 = await openDb({ kind: 'postgres', url: tmp.url });
-    // bulk load without the index, then build it once (much faster than 100k index inserts)
+    // bulk load without HNSW indexes, then build them once (much faster than 100k index inserts):
+    // the global one and, after it, one per series (migration 0007)
     const def = (await db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE indexname = 'memories_embedding_v1_hnsw'")).rows[0]?.indexdef;
     expect(def).toMatch(/USING hnsw/);
     await db.exec('DROP INDEX memories_embedding_v1_hnsw');
-    const store = new PgMemoryStore(db, { batchSize: 5000 });
+    const store = new PgMemoryStore(db, { batchSize: 5000, seriesIndexes: false });
     let n = 0;
+    const series = new Map<string, Situation>();
     for (const batch of syntheticSituations({ symbols: 10, barsPerSymbol: 10_200, seed: 1 })) {
       n += (await store.store(batch)).inserted;
       for (const s of batch) {
         minTs = Math.min(minTs, s.ts);
         if (s.outcome) maxResolved = Math.max(maxResolved, s.outcome.resolvedAt);
+        series.set(s.symbol, s);
       }
     }
     expect(n).toBeGreaterThanOrEqual(100_000);
-    await db.exec(`SET maintenance_work_mem = '512MB'; ${def!}; ANALYZE memories`);
+    expect(await seriesIndexCount(db)).toBe(0); // seriesIndexes: false
+    await db.transaction(async (tx) => {
+      await tx.exec(`SET LOCAL maintenance_work_mem = '512MB'; ${def!}`);
+      expect(await new PgMemoryStore(tx).ensureSeriesIndexes([...series.values()])).toBe(10);
+    });
+    await db.exec('ANALYZE memories');
   });
   afterAll(async () => {
     await db2?.close();
@@ -169,21 +199,204 @@ describe.skipIf(!probe.ok)(`filtered recall@10 with the HNSW index, 100,000 memo
     expect(found / wanted).toBeGreaterThanOrEqual(0.95);
     // both searches were exercised, so the figure covers the HNSW path too
     expect(hnsw.paths.hnsw).toBeGreaterThan(50);
-    expect(hnsw.paths.exact).toBeGreaterThan(20);
+    expect(hnsw.paths.exact).toBeGreaterThanOrEqual(10); // fewer than before 0007: a series graph is 10× smaller than the table
   });
 
-  it('the approximate path really uses the HNSW index (so the figure above measures it)', async () => {
-    const q = vectorParam(Array.from({ length: 32 }, (_, i) => Math.sin(i)));
-    const plan = await db!.transaction(async (tx) => {
-      await tx.exec('SET LOCAL hnsw.iterative_scan = relaxed_order');
-      const r = await tx.query<{ 'QUERY PLAN': string }>(
-        `EXPLAIN SELECT id FROM memories WHERE feature_version = 1 AND timeframe = '5m' AND horizon_bars = 12
-           AND resolved_at IS NOT NULL AND resolved_at <= $2 AND exchange = 'synthetic' AND symbol = 'S3/USDT'
-         ORDER BY embedding::vector(32) <-> $1::vector(32) LIMIT 10`,
-        [q, maxResolved],
-      );
-      return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+  it('the approximate path really uses the HNSW indexes: the series one for same-symbol, the global one for all-symbols', async () => {
+    const same = await hnswPlan(db2!, true, maxResolved);
+    expect(same).toMatch(/Index Scan using memories_v1_series_\w+ on memories/);
+    expect(same).not.toContain('memories_embedding_v1_hnsw');
+    expect(await hnswPlan(db2!, false, maxResolved)).toContain('Index Scan using memories_embedding_v1_hnsw');
+    // seriesSearch: false hides the series predicate: the global index, as before migration 0007
+    const q = vectorParam(Array.from({ length: 32 }, (_, i) => Math.cos(i)));
+    const hidden = await db2!.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT id FROM memories WHERE feature_version = 1 AND timeframe = '5m' AND horizon_bars = 12 AND resolved_at IS NOT NULL
+         AND resolved_at <= $2 AND exchange = 'synthetic' AND (symbol || '') = 'S3/USDT' ORDER BY embedding::vector(32) <-> $1::vector(32) LIMIT 10`,
+      [q, maxResolved],
+    );
+    expect(hidden.rows.map((x) => x['QUERY PLAN']).join('\n')).toContain('memories_embedding_v1_hnsw');
+  });
+
+  it('same-symbol recall through the series index finds ≥ 95% of the exact 10, only of that series, never resolved after asOf', async () => {
+    const viaSeries = new PgMemoryStore(db2!, { exactBelow: 1 }); // HNSW for every asOf, however few match
+    const exact = new PgMemoryStore(db2!, { mode: 'exact' });
+    const rng = new SeededRandom(31);
+    let found = 0;
+    let wanted = 0;
+    for (let i = 0; i < 150; i++) {
+      const q = queryVectors[Math.floor(rng.uniform() * queryVectors.length)]!;
+      // asOf from 5% of the span on: below that the scan runs into max_scan_tuples and falls back
+      const o = options(rng, Math.round(minTs + (0.05 + 0.95 * rng.uniform()) * (maxResolved - minTs)), true);
+      const got = (await viaSeries.recall(q.features, o)).neighbours;
+      const truth = (await exact.recall(q.features, o)).neighbours;
+      for (const m of got) {
+        expect(m.resolvedAt).toBeLessThanOrEqual(o.asOf);
+        expect([m.exchange, m.symbol]).toEqual([o.exchange, o.symbol]);
+      }
+      const want = new Set(truth.map((m) => m.memoryId));
+      wanted += want.size;
+      found += got.filter((m) => want.has(m.memoryId)).length;
+    }
+    expect(viaSeries.paths.hnsw).toBeGreaterThan(140);
+    expect(found / wanted).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('a series that appears mid-stream gets its own index before its first write and is recalled through it, point-in-time', async () => {
+    const exchange = 'late-exchange';
+    const store = new PgMemoryStore(db2!, { exactBelow: 1 });
+    const exact = new PgMemoryStore(db2!, { mode: 'exact' });
+    expect(await seriesIndexCount(db2!, `'${exchange}'`)).toBe(0);
+    // 3,000 bars of one new series, stored as the worker does: situations unresolved, outcomes later
+    const situations = [...syntheticSituations({ symbols: 1, barsPerSymbol: 3000, seed: 77, exchange })].flat();
+    const unresolved = situations.map(({ outcome: _, ...s }) => s);
+    expect((await store.store(unresolved.slice(0, 1000))).inserted).toBe(1000);
+    expect(store.paths).toMatchObject({ seriesIndexed: 1, seriesIndexDeferred: 0 });
+    expect(await seriesIndexCount(db2!, `'${exchange}'`)).toBe(1);
+    await store.store(unresolved.slice(1000)); // the index is known now: no second ensure
+    expect(store.paths.seriesIndexed).toBe(1);
+    const outcomes = situations.flatMap((s) => (s.outcome ? [{ ...s, ...s.outcome }] : []));
+    expect(await store.resolve(outcomes)).toBe(outcomes.length);
+    const times = outcomes.map((o) => o.resolvedAt).sort((a, b) => a - b);
+    const same = { k: 10, scope: 'same-symbol', exchange, symbol: situations[0]!.symbol, timeframe: '5m', featureVersion: FEATURE_VERSION } as const;
+    // until the table's statistics know the series (autoanalyze after this many writes) the planner
+    // may sort its few rows through the btree instead: exact, and cheap for a small series
+    await db2!.exec('ANALYZE memories');
+    expect(await hnswPlan(db2!, true, times.at(-1)!, exchange, same.symbol)).toMatch(/memories_v1_series_/);
+    const rng = new SeededRandom(3);
+    let found = 0;
+    let wanted = 0;
+    for (let i = 0; i < 40; i++) {
+      const asOf = times[Math.floor((0.2 + 0.8 * rng.uniform()) * (times.length - 1))]!;
+      const v = queryVectors[Math.floor(rng.uniform() * queryVectors.length)]!.features;
+      const got = (await store.recall(v, { ...same, asOf })).neighbours;
+      const truth = (await exact.recall(v, { ...same, asOf })).neighbours;
+      for (const m of got) {
+        expect(m.resolvedAt).toBeLessThanOrEqual(asOf);
+        expect(m.exchange).toBe(exchange);
+      }
+      const want = new Set(truth.map((m) => m.memoryId));
+      wanted += want.size;
+      found += got.filter((m) => want.has(m.memoryId)).length;
+    }
+    expect(store.paths.hnsw).toBeGreaterThan(30);
+    expect(found / wanted).toBeGreaterThanOrEqual(0.95);
+    // the boundary: one millisecond before a memory's resolution it is not recalled, at it it may be
+    const last = outcomes.reduce((a, b) => (b.resolvedAt > a.resolvedAt ? b : a));
+    const lastVec = situations.find((s) => s.ts === last.ts)!.features;
+    const before = await store.recall(lastVec, { ...same, asOf: last.resolvedAt - 1 });
+    const at = await store.recall(lastVec, { ...same, asOf: last.resolvedAt });
+    expect(before.neighbours.some((m) => m.ts === last.ts)).toBe(false);
+    expect(at.neighbours[0]).toMatchObject({ ts: last.ts, distance: 0 });
+  });
+});
+
+describe.skipIf(!probe.ok)(`series indexes created at runtime (migration 0007)${probe.skipNote}`, () => {
+  let tmp: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
+  let a: Db | undefined;
+  let b: Db | undefined;
+  beforeAll(async () => {
+    tmp = await freshPgDatabase('memory_series_idx');
+    a = await openDb({ kind: 'postgres', url: tmp.url });
+    await migrate(a);
+    b = await openDb({ kind: 'postgres', url: tmp.url }); // a second pool: another process
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    await tmp?.[Symbol.asyncDispose]();
+  });
+
+  const series = (exchange: string, symbols: number, bars = 400) => [...syntheticSituations({ symbols, barsPerSymbol: bars, seed: 5, exchange })].flat();
+
+  it('two processes storing new series at once: every series ends with exactly one index, no write fails', async () => {
+    const shared = series('race-shared', 2); // both processes write these two series
+    const onlyA = series('race-a', 1);
+    const onlyB = series('race-b', 1);
+    let clock = 1_000_000;
+    const sa = new PgMemoryStore(a!, { now: () => clock });
+    const sb = new PgMemoryStore(b!, { now: () => clock });
+    const [ra, rb] = await Promise.all([sa.store([...shared, ...onlyA]), sb.store([...shared, ...onlyB])]);
+    expect(ra.inserted + rb.inserted).toBe(shared.length + onlyA.length + onlyB.length); // each row once
+    for (const ex of ['race-shared', 'race-a', 'race-b']) expect(await seriesIndexCount(a!, `'${ex}'`)).toBe(ex === 'race-shared' ? 2 : 1);
+    // a store that lost the race for a series (another creator held it) asks again on its first
+    // write once seriesIndexRetryMs (60 s) has passed
+    clock += 60_000;
+    const onePerSeries = [...new Map(shared.map((x) => [x.symbol, x])).values()];
+    expect(onePerSeries).toHaveLength(2);
+    await sa.store(onePerSeries);
+    await sb.store(onePerSeries);
+    expect(sa.paths.seriesIndexed).toBe(3);
+    expect(sb.paths.seriesIndexed).toBe(3);
+    // idempotent: ensuring again creates nothing
+    expect(await new PgMemoryStore(b!).ensureSeriesIndexes([...shared, ...onlyA, ...onlyB])).toBe(4);
+    expect(await seriesIndexCount(a!)).toBe(4);
+  });
+
+  it('two transactions each creating a new series index and then writing do not deadlock', async () => {
+    const x = series('tx-x', 1, 220);
+    const y = series('tx-y', 1, 220);
+    let aEnsured!: () => void;
+    const aDone = new Promise<void>((r) => (aEnsured = r));
+    let bEnsured!: () => void;
+    const bDone = new Promise<void>((r) => (bEnsured = r));
+    let bOk: number | undefined;
+    // the worker's order inside its decision transaction: create the series' index, then write.
+    // Both creations happen before either write: with a SHARE lock alone each INSERT would wait for
+    // the other transaction's SHARE lock, a deadlock that would abort one of them.
+    const ta = a!.transaction(async (t) => {
+      const s = new PgMemoryStore(t, { seriesIndexLockTimeoutMs: 50 });
+      expect(await s.ensureSeriesIndexes(x)).toBe(1);
+      aEnsured();
+      await bDone;
+      return (await s.store(x)).inserted;
     });
-    expect(plan).toContain('memories_embedding_v1_hnsw');
+    const tb = b!.transaction(async (t) => {
+      await aDone;
+      const s = new PgMemoryStore(t, { seriesIndexLockTimeoutMs: 50 });
+      bOk = await s.ensureSeriesIndexes(y); // the other creator holds the table: gives up after 50 ms
+      bEnsured();
+      // waits for the other transaction to commit, then writes (without asking for the index again here)
+      return (await new PgMemoryStore(t, { seriesIndexes: false }).store(y)).inserted;
+    });
+    expect(await Promise.all([ta, tb])).toEqual([x.length, y.length]);
+    expect(bOk).toBe(0);
+    expect(await seriesIndexCount(a!, "'tx-x'")).toBe(1);
+    expect(await seriesIndexCount(a!, "'tx-y'")).toBe(0);
+    expect(await new PgMemoryStore(b!).ensureSeriesIndexes(y)).toBe(1); // created on a later write
+    expect(await seriesIndexCount(a!, "'tx-y'")).toBe(1);
+  });
+
+  it('does not wait long for a writer holding the table: the write goes on without the index, which a later write creates', async () => {
+    const held = series('held', 1, 220);
+    const fresh = series('fresh', 1, 220);
+    let clock = 1_000_000;
+    const store = new PgMemoryStore(b!, { seriesIndexLockTimeoutMs: 50, now: () => clock });
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let written!: () => void;
+    const wroteInTx = new Promise<void>((r) => (written = r));
+    // an open transaction that has written memories (ROW EXCLUSIVE on the table until it commits)
+    const tx = a!.transaction(async (t) => {
+      await new PgMemoryStore(t, { seriesIndexes: false }).store(held);
+      written();
+      await released;
+    });
+    await wroteInTx;
+    const r = await store.store(fresh); // CREATE INDEX would need SHARE: gives up after 50 ms
+    expect(r.inserted).toBe(fresh.length);
+    expect(store.paths).toMatchObject({ seriesIndexed: 0, seriesIndexDeferred: 1 });
+    expect(await seriesIndexCount(b!, "'fresh'")).toBe(0);
+    release();
+    await tx;
+    // within seriesIndexRetryMs a write does not ask again (a table held for long would otherwise
+    // cost every write the lock timeout)
+    clock += 59_999;
+    await store.store(fresh.slice(0, 1));
+    expect(store.paths).toMatchObject({ seriesIndexed: 0, seriesIndexDeferred: 1 });
+    expect(await seriesIndexCount(b!, "'fresh'")).toBe(0);
+    clock += 1;
+    await store.store(fresh.slice(0, 1));
+    expect(store.paths).toMatchObject({ seriesIndexed: 1, seriesIndexDeferred: 1 });
+    expect(await seriesIndexCount(b!, "'fresh'")).toBe(1);
   });
 });

@@ -26,6 +26,8 @@ describe('PgMemoryStore options', () => {
     ['thresholdTtlMs', -1],
     ['efSearch', Number.NaN],
     ['maxScanTuples', 0],
+    ['seriesIndexLockTimeoutMs', 0],
+    ['seriesIndexRetryMs', -5],
   ])('rejects %s = %s with a message naming it', (name, value) => {
     expect(() => new PgMemoryStore(db!, { [name]: value })).toThrow(new RegExp(`PgMemoryStore ${name} must be a positive integer`));
   });
@@ -37,5 +39,16 @@ describe('PgMemoryStore options', () => {
       asOf: 1, k: 10, scope: 'all-symbols', exchange: 'x', symbol: 'A/B', timeframe: '5m', featureVersion: 1,
     });
     expect(store.paths).toMatchObject({ exact: 0, hnsw: 0, fallback: 0, probes: 0 });
+  });
+
+  it('creates no series index on PGlite (migration 0007 is server-only) and still stores', async () => {
+    await db!.exec('TRUNCATE memories');
+    const store = new PgMemoryStore(db!);
+    const s = { exchange: 'x', symbol: 'A/B', timeframe: '5m', ts: 300_000, featureVersion: 1, horizonBars: 12, features: Array.from({ length: 32 }, () => 0.1) } as const;
+    expect(await store.store([s])).toEqual({ inserted: 1, resolved: 0 });
+    expect(await store.ensureSeriesIndexes([s])).toBe(0);
+    expect(store.paths).toMatchObject({ seriesIndexed: 0, seriesIndexDeferred: 0 });
+    const idx = await db!.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'memories' AND indexdef LIKE '%hnsw%'`);
+    expect(idx.rows).toEqual([]);
   });
 });

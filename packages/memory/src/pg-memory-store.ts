@@ -1,7 +1,7 @@
 import type { Timeframe } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
 import { type Db, recalledMemoryFromRow, vectorParam } from '@meridian/db';
-import type { MemoryStore, Outcome, RecallOptions, Situation, StoreResult } from './memory-store.ts';
+import type { MemoryKey, MemoryStore, Outcome, RecallOptions, Situation, StoreResult } from './memory-store.ts';
 import { checkOutcome, checkRecall, checkSituation, keyString, memoryId, toRecall } from './memory-validation.ts';
 import type { MemoryRecall } from '@meridian/contracts';
 
@@ -10,11 +10,14 @@ import type { MemoryRecall } from '@meridian/contracts';
  *  - 'hnsw' (default): per query, the cheaper of two searches (docs/memory.md, "Choosing the search
  *    per query"). When fewer than `exactBelow` memories can match the filter — known without
  *    counting from the cached time of the `exactBelow`-th oldest resolved memory of the series
- *    (same-symbol) or set (all-symbols) — an exact scan through the btree; otherwise the HNSW index
- *    of the feature version with pgvector's iterative scan (`relaxed_order`), re-ordered exactly
- *    outside; if that scan still gives up before finding k (`hnsw.max_scan_tuples`), the exact scan.
+ *    (same-symbol) or set (all-symbols) — an exact scan through the btree (on the server a bitmap
+ *    heap scan, migration 0007's memories_exact_recall); otherwise an HNSW index with pgvector's
+ *    iterative scan (`relaxed_order`), re-ordered exactly outside — the series' own index for
+ *    same-symbol (migration 0007, created by `store` before a series' first write), the feature
+ *    version's global index for all-symbols; if that scan still gives up before finding k
+ *    (`hnsw.max_scan_tuples`), the exact scan.
  *  - 'exact': always an exact scan (the btree narrows the filter, then every candidate is compared).
- * PGlite always searches exactly (no HNSW index there, migration 0003).
+ * PGlite always searches exactly (no HNSW index there, migrations 0003 and 0007).
  */
 export type ServerRecallMode = 'hnsw' | 'exact';
 
@@ -30,12 +33,35 @@ export interface PgMemoryStoreOptions {
    * about 5,000 at 100,000 memories and 16,000 at 1,000,000 for k = 10 (docs/memory.md)
    */
   readonly exactBelow?: number | 'auto';
+  /**
+   * c_h/c_e of the 'auto' exactBelow (√(ratio · k · N)): what walking one HNSW tuple costs relative to
+   * comparing one row exactly, for a series' own graph and for the global one (defaults in
+   * DEFAULT_EXACT_COST_RATIO; docs/memory.md)
+   */
+  readonly exactCostRatio?: { readonly series?: number; readonly global?: number };
   /** how long the per-series selectivity threshold is cached, ms (default 300,000) */
   readonly thresholdTtlMs?: number;
   /** epoch-ms clock for created_at and the threshold cache (default Date.now) */
   readonly now?: () => number;
   /** rows per INSERT/UPDATE statement (default 2,000) */
   readonly batchSize?: number;
+  /**
+   * On server Postgres, make sure each feature-version-1 series (exchange, symbol, timeframe,
+   * horizon) has its own HNSW index (migration 0007) before this store first writes it, so that
+   * same-symbol recall searches a graph of that series only (default true). `false` is for bulk
+   * loads that build the indexes after loading (`ensureSeriesIndexes`): growing an HNSW graph row
+   * by row is much slower than building it once.
+   */
+  readonly seriesIndexes?: boolean;
+  /**
+   * same-symbol recall through the series' own HNSW index when it exists (default true); false
+   * searches the global index as before migration 0007 (same filter, for comparison)
+   */
+  readonly seriesSearch?: boolean;
+  /** how long creating a series index may wait for the table lock before giving up for now, ms (default 2,000) */
+  readonly seriesIndexLockTimeoutMs?: number;
+  /** after a series index could not be created, how long writes of that series skip asking again, ms (default 60,000) */
+  readonly seriesIndexRetryMs?: number;
 }
 
 /** Which search answered recalls, for benchmarks and tests (counts since construction). */
@@ -50,7 +76,14 @@ export interface RecallPathCounts {
   resets: number;
   /** threshold probes (one per series per TTL) */
   probes: number;
+  /** series whose own HNSW index this store found or created (once per series and store) */
+  seriesIndexed: number;
+  /** attempts to create a series index that gave up for now (lock timeout, deadlock, another creator) */
+  seriesIndexDeferred: number;
 }
+
+/** c_h/c_e for the 'auto' exactBelow, per graph walked (docs/memory.md, "Choosing the search per query"). */
+export const DEFAULT_EXACT_COST_RATIO = { series: 25, global: 25 } as const;
 
 /** Feature versions with an HNSW index on the server (migration 0003): version → dimension. */
 const HNSW_INDEXED: ReadonlyMap<number, number> = new Map([[1, 32]]);
@@ -73,6 +106,10 @@ interface RecallRow {
 
 const RECALL_COLUMNS = 'id, exchange, symbol, timeframe, ts, horizon_bars, forward_return, mfe, mae, resolved_at';
 
+/** What a series index (migration 0007) is per: the key without ts. */
+export type SeriesKey = Pick<MemoryKey, 'exchange' | 'symbol' | 'timeframe' | 'featureVersion' | 'horizonBars'>;
+const seriesKey = (k: SeriesKey): string => JSON.stringify([k.exchange, k.symbol, k.timeframe, k.featureVersion, k.horizonBars]);
+
 /** A Postgres array literal: one bound parameter per column is far cheaper than per-element binding. */
 function numArray(xs: readonly (number | null)[]): string {
   return `{${xs.map((x) => (x === null ? 'NULL' : String(x))).join(',')}}`;
@@ -94,7 +131,16 @@ export class PgMemoryStore implements MemoryStore {
   readonly #thresholds = new Map<string, { at: number; rT: number | null }>();
   /** false once a session's settings were found to differ: then always SET LOCAL */
   #sessionSettingsOk = true;
-  readonly paths: RecallPathCounts = { exact: 0, hnsw: 0, fallback: 0, resets: 0, probes: 0 };
+  readonly #seriesIndexes: boolean;
+  readonly #seriesSearch: boolean;
+  readonly #lockTimeoutMs: number;
+  readonly #ratio: { readonly series: number; readonly global: number };
+  /** series (seriesKey) known to have their own HNSW index */
+  readonly #indexedSeries = new Set<string>();
+  readonly #retryMs: number;
+  /** series whose index creation was deferred → when to ask again (epoch ms of `now`) */
+  readonly #deferredUntil = new Map<string, number>();
+  readonly paths: RecallPathCounts = { exact: 0, hnsw: 0, fallback: 0, resets: 0, probes: 0, seriesIndexed: 0, seriesIndexDeferred: 0 };
 
   constructor(db: Db, options: PgMemoryStoreOptions = {}) {
     this.db = db;
@@ -105,7 +151,16 @@ export class PgMemoryStore implements MemoryStore {
     this.#batch = options.batchSize ?? 2000;
     this.#exactBelow = options.exactBelow ?? 'auto';
     this.#ttl = options.thresholdTtlMs ?? 300_000;
+    this.#seriesIndexes = options.seriesIndexes ?? true;
+    this.#seriesSearch = options.seriesSearch ?? true;
+    this.#lockTimeoutMs = options.seriesIndexLockTimeoutMs ?? 2000;
+    this.#retryMs = options.seriesIndexRetryMs ?? 60_000;
+    this.#ratio = { ...DEFAULT_EXACT_COST_RATIO, ...options.exactCostRatio };
     for (const [name, v] of [
+      ['seriesIndexLockTimeoutMs', this.#lockTimeoutMs],
+      ['seriesIndexRetryMs', this.#retryMs],
+      ['exactCostRatio.series', this.#ratio.series],
+      ['exactCostRatio.global', this.#ratio.global],
       ['efSearch', this.#ef],
       ['maxScanTuples', this.#maxScan],
       ['batchSize', this.#batch],
@@ -127,6 +182,7 @@ export class PgMemoryStore implements MemoryStore {
       seen.add(k);
       rows.push(s);
     }
+    if (this.#seriesIndexes) await this.ensureSeriesIndexes(rows);
     let inserted = 0;
     let resolved = 0;
     const createdAt = this.#now();
@@ -178,6 +234,7 @@ export class PgMemoryStore implements MemoryStore {
       seen.add(k);
       rows.push(o);
     }
+    if (this.#seriesIndexes) await this.ensureSeriesIndexes(rows);
     let resolved = 0;
     for (let i = 0; i < rows.length; i += this.#batch) {
       const b = rows.slice(i, i + this.#batch);
@@ -206,6 +263,46 @@ export class PgMemoryStore implements MemoryStore {
     return resolved;
   }
 
+  /**
+   * Server Postgres: make sure every feature-version-1 series among `keys` has its own HNSW index
+   * (migration 0007's memories_ensure_series_hnsw: idempotent, one creator per series, never waits
+   * more than `seriesIndexLockTimeoutMs` for the table lock). Called by `store` and `resolve` before
+   * they write, unless `seriesIndexes: false`; bulk loaders call it once after loading. A series the
+   * function could not index now is asked for again by the first write `seriesIndexRetryMs` later
+   * (`force` asks at once); its recall meanwhile goes through the global index (same answers,
+   * slower). Returns how many series this store knows to have an index.
+   */
+  async ensureSeriesIndexes(keys: readonly SeriesKey[], force = false): Promise<number> {
+    if (this.db.kind !== 'postgres') return 0;
+    const now = this.#now();
+    const todo = new Map<string, SeriesKey>();
+    for (const k of keys) {
+      if (!HNSW_INDEXED.has(k.featureVersion)) continue;
+      const sk = seriesKey(k);
+      if (this.#indexedSeries.has(sk)) continue;
+      if (!force && now < (this.#deferredUntil.get(sk) ?? -Infinity)) continue;
+      todo.set(sk, k);
+    }
+    for (const [sk, k] of todo) {
+      const r = await this.db.query<{ ok: boolean }>('SELECT memories_ensure_series_hnsw($1, $2, $3, $4, $5) AS ok', [
+        k.exchange,
+        k.symbol,
+        k.timeframe,
+        k.horizonBars,
+        this.#lockTimeoutMs,
+      ]);
+      if (r.rows[0]?.ok === true) {
+        this.#indexedSeries.add(sk);
+        this.#deferredUntil.delete(sk);
+        this.paths.seriesIndexed++;
+      } else {
+        this.#deferredUntil.set(sk, now + this.#retryMs);
+        this.paths.seriesIndexDeferred++;
+      }
+    }
+    return this.#indexedSeries.size;
+  }
+
   async recall(vector: ArrayLike<number>, o: RecallOptions): Promise<MemoryRecall> {
     const horizonBars = checkRecall(vector, o);
     const dim = HNSW_INDEXED.get(o.featureVersion);
@@ -219,19 +316,22 @@ export class PgMemoryStore implements MemoryStore {
     const where = `feature_version = ${fv} AND timeframe = $2 AND horizon_bars = $3 AND resolved_at IS NOT NULL AND resolved_at <= $4${
       sameSymbol ? ' AND exchange = $6 AND symbol = $7' : ''
     }`;
-    if (!useIndex) return toRecall(o, (await this.#exact(where, params)).map(recalledMemoryFromRow));
+    if (!useIndex) return toRecall(o, (await this.#exact(where, params, fv)).map(recalledMemoryFromRow));
     // few memories can match (an early asOf, one series): comparing them all is cheaper than an
     // HNSW scan that must walk past many non-matching neighbours, and it is exact
     const rT = await this.#threshold(o.featureVersion, o.timeframe, horizonBars, sameSymbol ? [o.exchange, o.symbol] : null, o.k);
     if (rT === null || o.asOf < rT) {
       this.paths.exact++;
-      return toRecall(o, (await this.#exact(where, params)).map(recalledMemoryFromRow));
+      return toRecall(o, (await this.#exact(where, params, fv)).map(recalledMemoryFromRow));
     }
-    let rows = await this.#hnsw(where, params, dim);
+    // same-symbol: the planner picks the series' own index (0007) by its predicate, which this WHERE
+    // implies; `seriesSearch: false` hides that predicate (same rows) to measure the global index
+    const hnswWhere = sameSymbol && !this.#seriesSearch ? where.replace('symbol = $7', "(symbol || '') = $7") : where;
+    let rows = await this.#hnsw(hnswWhere, params, dim);
     if (rows.length < o.k) {
       // the scan stopped early (max_scan_tuples): exact is what point-in-time recall promises
       this.paths.fallback++;
-      rows = await this.#exact(where, params);
+      rows = await this.#exact(where, params, fv);
     } else {
       this.paths.hnsw++;
     }
@@ -256,7 +356,10 @@ export class PgMemoryStore implements MemoryStore {
     const hit = this.#thresholds.get(key);
     if (hit && now - hit.at < this.#ttl) return hit.rT;
     this.paths.probes++;
-    const below = this.#exactBelow === 'auto' ? await this.#autoExactBelow(k) : this.#exactBelow;
+    const below =
+      this.#exactBelow === 'auto'
+        ? await this.#autoExactBelow(k, series && this.#seriesSearch ? { exchange: series[0], symbol: series[1], timeframe, horizonBars } : null)
+        : this.#exactBelow;
     // index-only on memories_scope_idx (same-symbol) or memories_scope_time_idx (all-symbols)
     const r = await this.db.query<{ r: number }>(
       `SELECT resolved_at AS r FROM memories
@@ -273,12 +376,24 @@ export class PgMemoryStore implements MemoryStore {
    * Where exact and HNSW cost the same: an exact scan costs ~c_e per matching row (n = s·N), a
    * filtered HNSW scan ~c_h per visited tuple (≈ k / s); equal at n = √(c_h/c_e · k · N). c_h/c_e ≈ 25
    * from the benchmark (an HNSW tuple is a graph step plus a heap fetch to check the filter).
+   * N is the size of the graph the search walks: the series' own index (migration 0007) for a
+   * same-symbol recall when it exists and has statistics, else the whole table (the global index).
    */
-  async #autoExactBelow(k: number): Promise<number> {
-    const r = await this.db.query<{ n: number }>("SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'memories'::regclass");
-    const n = r.rows[0]?.n ?? -1; // -1: never analysed
+  async #autoExactBelow(k: number, series: { exchange: string; symbol: string; timeframe: string; horizonBars: number } | null): Promise<number> {
+    const r = await this.db.query<{ n: number | null; series: number | null }>(
+      series === null
+        ? "SELECT reltuples::float8 AS n, NULL::float8 AS series FROM pg_class WHERE oid = 'memories'::regclass"
+        : `SELECT (SELECT reltuples FROM pg_class WHERE oid = 'memories'::regclass)::float8 AS n,
+                  (SELECT c.reltuples FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+                    WHERE c.oid = to_regclass(quote_ident(memories_series_hnsw_name($1, $2, $3, $4))) AND i.indisvalid)::float8 AS series`,
+      series === null ? [] : [series.exchange, series.symbol, series.timeframe, series.horizonBars],
+    );
+    const row = r.rows[0];
+    const viaSeries = row !== undefined && row.series !== null && row.series > 0;
+    const n = viaSeries ? row.series! : (row?.n ?? -1); // -1: never analysed
     if (!(n > 0)) return 10_000;
-    return Math.min(50_000, Math.max(1000, Math.round(Math.sqrt(25 * k * n))));
+    const ratio = viaSeries ? this.#ratio.series : this.#ratio.global;
+    return Math.min(50_000, Math.max(1000, Math.round(Math.sqrt(ratio * k * n))));
   }
 
   async #hnsw(where: string, params: readonly (string | number)[], dim: number): Promise<RecallRow[]> {
@@ -305,7 +420,17 @@ export class PgMemoryStore implements MemoryStore {
     });
   }
 
-  async #exact(where: string, params: readonly (string | number)[]): Promise<RecallRow[]> {
+  async #exact(where: string, params: readonly (string | number)[], fv: string): Promise<RecallRow[]> {
+    if (this.db.kind === 'postgres') {
+      // migration 0007's function: the same query with index scans off (a bitmap heap scan reads
+      // each heap page once, in order; several times faster for thousands of rows), one round trip
+      const [q, timeframe, h, asOf, k, exchange = null, symbol = null] = params;
+      const r = await this.db.query<RecallRow>(
+        `SELECT * FROM memories_exact_recall($1::vector, ${fv}, $2, $3, $4, $5, $6::text, $7::text)`,
+        [q!, timeframe!, h!, asOf!, k!, exchange, symbol],
+      );
+      return r.rows;
+    }
     // `embedding <-> $1::vector` (not the indexed expression) keeps the planner off the HNSW index
     const r = await this.db.query<RecallRow>(
       `SELECT ${RECALL_COLUMNS}, embedding <-> $1::vector AS distance FROM memories WHERE ${where}
