@@ -39,11 +39,39 @@ const line = fc
     fallbackReason: fc.option(text),
     symbolIdx: fc.nat(2),
     asOf: fc.integer({ min: 0, max: 2 ** 47 }),
+    signal: fc.record({
+      prices: fc.tuple(fc.option(number), fc.option(number), fc.option(number)),
+      strength: number,
+      rationale: text,
+      fallbackReason: fc.option(text),
+      entries: fc.array(fc.record({ name: text, value: number, reading: text }), { maxLength: 4 }),
+      // 0 {indicators}; 1 memory off; 2 other memories cited; 3 an entry with its keys in another order
+      shape: fc.nat(3),
+    }),
   })
   .map((g): DecisionLine => {
     const base = exampleDecisionLine();
+    const sg = g.signal;
+    const entries = sg.entries.map((e) => ({ ...e }));
+    if (sg.shape === 3 && entries.length > 0) entries[0] = { reading: entries[0]!.reading, name: entries[0]!.name, value: entries[0]!.value };
+    const evidence =
+      sg.shape === 1
+        ? { indicators: entries, memoryIds: [], memoryStats: null }
+        : sg.shape === 2
+          ? { indicators: entries, memoryIds: base.recall!.memoryIds.slice(1), memoryStats: base.recall!.stats }
+          : { indicators: entries };
     return {
       ...base,
+      signal: {
+        ...base.signal,
+        fallbackReason: sg.fallbackReason,
+        strength: sg.strength,
+        entry: sg.prices[0],
+        stop: sg.prices[1],
+        target: sg.prices[2],
+        rationale: sg.rationale,
+        evidence,
+      },
       asOf: g.asOf,
       symbol: ['BTC/USDT', 'ETH/USDT', 'ETH/BTC'][g.symbolIdx]!,
       analysis: {
