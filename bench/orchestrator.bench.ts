@@ -151,10 +151,10 @@ export async function run(): Promise<BenchResult[]> {
       notes: `${(graph.ms / gx.length).toFixed(2)} ms/decision, ${cpuNote(gx.length, graph)}; ${gx.length} bars, validated`,
     },
     {
-      name: 'orchestrator: LangGraph runner, MemorySaver checkpointer (live-like)',
+      name: 'orchestrator: LangGraph runner with a MemorySaver (live configuration)',
       value: perSec(gx.length, graphCp.ms),
       unit: 'decisions/s',
-      notes: `${(graphCp.ms / gx.length).toFixed(2)} ms/decision, ${cpuNote(gx.length, graphCp)}; ${gx.length} bars, one thread per decision`,
+      notes: `${(graphCp.ms / gx.length).toFixed(2)} ms/decision, ${cpuNote(gx.length, graphCp)}; ${gx.length} bars; decisions run uncheckpointed, only a run waiting for an officer is checkpointed (none here: backtest deps reject pending approvals)`,
     },
   ];
 }

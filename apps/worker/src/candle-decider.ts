@@ -1,8 +1,8 @@
 import { SPOT_LONG_ONLY } from '@meridian/agents';
 import { SCHEMA_VERSION, TIMEFRAME_MS, type Candle, type DecisionTrace, type MarketSnapshot, type TradingState } from '@meridian/contracts';
 import { AppError, isAppError, uuidv7, type Clock, type Logger } from '@meridian/core';
-import { changeTradingState, latestRiskLimits, readCandles, readTradingState, upsertCandles, type Db } from '@meridian/db';
-import { readDecisionInputs } from './decision-inputs.ts';
+import { GLOBAL_SCOPE, changeTradingState, latestRiskLimits, readCandles, readTradingState, upsertCandles, type Db } from '@meridian/db';
+import { decisionInputsColumns, parseDecisionInputs, readDecisionInputs, type DecisionInputs, type DecisionInputsRow } from './decision-inputs.ts';
 import { FEATURE_VERSION, type Bar } from '@meridian/market';
 import type { MemoryStore } from '@meridian/memory';
 import type { DecisionContext } from '@meridian/orchestrator';
@@ -41,6 +41,9 @@ export type CandleOutcome =
   | { readonly status: 'late' }
   /** not enough stored history for the indicators yet: stored, not decided */
   | { readonly status: 'warming'; readonly bars: number };
+
+/** the portfolio's `ordersLastMinute` counts outbox rows created within this much wall-clock time */
+const ORDER_RATE_WINDOW_MS = 60_000;
 
 /** advisory-lock class for "one decider per series" (two-key form, so it cannot collide with single-key locks) */
 const SERIES_LOCK_CLASS = 0x4d455249;
@@ -97,11 +100,14 @@ export class CandleDecider {
     const tf = TIMEFRAME_MS[key.timeframe];
     await tx.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [SERIES_LOCK_CLASS, name]);
     const close = candle.ts + tf;
+    const { quote } = splitSymbol(key.symbol);
     // one round trip after the lock (it must come after it: the snapshot is taken per statement): the series'
-    // last decided bar, whether this bar is decided, and the stored bars from the first undecided one
-    // (`last` = the close time of the last decided bar = the open time of the first undecided one) to this one
+    // last decided bar, whether this bar is decided, the stored bars from the first undecided one (`last` = the
+    // close time of the last decided bar = the open time of the first undecided one) to this one, and the
+    // inputs of the first decision (limits version, trading state, positions, fees, order count — what
+    // readDecisionInputs reads; later decisions of a catch-up read them again, after this event's own writes)
     const head = (
-      await tx.query<{ last: number | null; had: boolean; bars: [number, number, number, number, number, number][] }>(
+      await tx.query<{ last: number | null; had: boolean; bars: [number, number, number, number, number, number][] } & DecisionInputsRow>(
         `WITH l AS (SELECT max(as_of) AS last FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND run_scope = $4)
          SELECT l.last,
                 EXISTS (SELECT 1 FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND as_of = $5 AND run_scope = $4) AS had,
@@ -110,9 +116,10 @@ export class CandleDecider {
                     AND (l.last IS NULL OR $5 > l.last)
                     AND c.ts >= CASE WHEN l.last IS NULL
                                      THEN GREATEST((SELECT min(ts) FROM candles WHERE exchange = $1 AND symbol = $2 AND timeframe = $3) + $6::bigint, $7::bigint)
-                                     ELSE GREATEST(l.last, $7::bigint) END) AS bars
+                                     ELSE GREATEST(l.last, $7::bigint) END) AS bars,
+                ${decisionInputsColumns({ exchange: '$1', markSymbol: '$2', quote: '$8', ordersSince: '$9', scope: '$10' })}
            FROM l`,
-        [key.exchange, key.symbol, key.timeframe, this.#runScope, close, WARMUP_BARS * tf, candle.ts - (this.#maxCatchUp - 1) * tf],
+        [key.exchange, key.symbol, key.timeframe, this.#runScope, close, WARMUP_BARS * tf, candle.ts - (this.#maxCatchUp - 1) * tf, quote, this.#o.clock.now() - ORDER_RATE_WINDOW_MS, GLOBAL_SCOPE],
       )
     ).rows[0];
     const last = head?.last === null || head?.last === undefined ? null : Number(head.last);
@@ -128,6 +135,7 @@ export class CandleDecider {
     }
 
     const traces: DecisionTrace[] = [];
+    let prefetched: DecisionInputs | null = head ? parseDecisionInputs(head) : null;
     for (const bar of bars) {
       const step = state.feed(bar);
       const memory = this.#o.memory;
@@ -136,7 +144,8 @@ export class CandleDecider {
         if (step.memory.situation !== null) await memory.store([step.memory.situation]);
       }
       if (step.features === null) continue;
-      traces.push(await this.#decide(tx, state, bar, step.features));
+      traces.push(await this.#decide(tx, state, bar, step.features, prefetched));
+      prefetched = null;
     }
     if (traces.length === 0) return { status: 'warming', bars: state.engine.bars };
     return { status: 'decided', traces };
@@ -158,13 +167,14 @@ export class CandleDecider {
     return st;
   }
 
-  async #decide(tx: Db, state: SeriesState, bar: Bar, features: Float64Array): Promise<DecisionTrace> {
+  /** `prefetched`: the inputs read by this event's first statement (its first decision), else null: read them now. */
+  async #decide(tx: Db, state: SeriesState, bar: Bar, features: Float64Array, prefetched: DecisionInputs | null): Promise<DecisionTrace> {
     const { key } = state;
     const asOf = bar.ts + state.tf;
     const now = this.#o.clock.now();
     const { quote } = splitSymbol(key.symbol);
     // limits version, trading state and the portfolio's rows in one statement, read for every decision
-    const inputs = await readDecisionInputs(tx, { exchange: key.exchange, quote, ordersSince: now - 60_000, markSymbol: key.symbol });
+    const inputs = prefetched ?? (await readDecisionInputs(tx, { exchange: key.exchange, quote, ordersSince: now - ORDER_RATE_WINDOW_MS, markSymbol: key.symbol }));
     const limits = await this.#limits(tx, inputs.limitsVersion);
     const portfolio = this.#o.portfolio.fromInputs({ exchange: key.exchange, quote, asOf, now, mark: { symbol: key.symbol, price: bar.close } }, inputs);
     const tradingState = await this.#assessTradingState(tx, portfolio, limits, now, inputs.tradingState ?? { state: initialTradingState(now), version: 0 });
