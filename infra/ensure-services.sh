@@ -4,7 +4,11 @@
 #   1. pgvector is installed for the running PostgreSQL major version (built from
 #      Debian trixie's *source* package when bookworm has no binary package);
 #   2. PostgreSQL and Redis answer on 127.0.0.1 (started if they do not);
-#   3. the `test` database exists and `CREATE EXTENSION vector` works in it.
+#   3. the `test` database exists and `CREATE EXTENSION vector` works in it;
+#   4. shared_buffers is at least MERIDIAN_PG_SHARED_BUFFERS (2GB): memory recall at 1M memories reads a
+#      ~1.3 GB working set (heap + HNSW indexes), which 128 MB of shared buffers turns into page-cache
+#      reads (p99 8.7–9.4 ms instead of ~5 ms; docs/benchmarks.md "## Memory"). Raising it means
+#      ALTER SYSTEM + a restart of the cluster, done here only when the setting is lower.
 #
 # Idempotent: when everything is already in place it only checks and exits (< 2 s).
 #
@@ -15,6 +19,7 @@
 #   MERIDIAN_PG_HOST (127.0.0.1)  MERIDIAN_PG_PORT (5432)  MERIDIAN_PG_SUPERUSER (postgres)
 #   MERIDIAN_TEST_DB (test)  MERIDIAN_REDIS_HOST (127.0.0.1)  MERIDIAN_REDIS_PORT (6379)
 #   MERIDIAN_WAIT_SECONDS (30)  how long to wait for a service to answer after starting it
+#   MERIDIAN_PG_SHARED_BUFFERS (2GB)  the least shared_buffers to run with; "keep" leaves the server's value
 #   MERIDIAN_DEBIAN_MIRROR        Debian archive URI for the trixie deb-src entry
 #                                 (default: the URI of this machine's own apt sources)
 set -euo pipefail
@@ -26,6 +31,7 @@ TEST_DB=${MERIDIAN_TEST_DB:-test}
 REDIS_HOST=${MERIDIAN_REDIS_HOST:-127.0.0.1}
 REDIS_PORT=${MERIDIAN_REDIS_PORT:-6379}
 WAIT_SECONDS=${MERIDIAN_WAIT_SECONDS:-30}
+PG_SHARED_BUFFERS=${MERIDIAN_PG_SHARED_BUFFERS:-2GB}
 
 SRC_SUITE=trixie
 SRC_FILE=/etc/apt/sources.list.d/meridian-trixie-src.sources
@@ -300,6 +306,11 @@ if ((CHECK_ONLY)); then
       ok "database $TEST_DB"
       v=$(psql_su -d "$TEST_DB" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'vector'" 2>/dev/null || true)
       if [[ -n "$v" ]]; then ok "extension vector $v in database $TEST_DB"; else bad "extension vector in database $TEST_DB"; fi
+      if [[ "$PG_SHARED_BUFFERS" != keep ]]; then
+        if [[ "$(psql_su -d postgres -tAc "SELECT current_setting('shared_buffers')::text = $(sql_literal "$PG_SHARED_BUFFERS") OR pg_size_bytes(current_setting('shared_buffers')) >= pg_size_bytes($(sql_literal "$PG_SHARED_BUFFERS"))" 2>/dev/null)" == t ]]; then
+          ok "shared_buffers $(psql_su -d postgres -tAc "SHOW shared_buffers") (≥ $PG_SHARED_BUFFERS)"
+        else bad "shared_buffers ≥ $PG_SHARED_BUFFERS (is $(psql_su -d postgres -tAc "SHOW shared_buffers" 2>/dev/null))"; fi
+      fi
     else
       bad "database $TEST_DB"
     fi
@@ -329,6 +340,20 @@ else install_pgvector; fi
 
 if pg_ready; then say "PostgreSQL answering on $PG_HOST:$PG_PORT"; else start_postgres; fi
 if redis_ready; then say "Redis answering on $REDIS_HOST:$REDIS_PORT"; else start_redis; fi
+
+if [[ "$PG_SHARED_BUFFERS" != keep ]]; then
+  have_sb=$(psql_su -d postgres -tAc "SHOW shared_buffers")
+  if [[ "$(psql_su -d postgres -tAc "SELECT pg_size_bytes(current_setting('shared_buffers')) >= pg_size_bytes($(sql_literal "$PG_SHARED_BUFFERS"))")" == t ]]; then
+    say "shared_buffers $have_sb (≥ $PG_SHARED_BUFFERS)"
+  else
+    have pg_ctlcluster && [[ -n "$PG_CLUSTER" ]] || die "shared_buffers is $have_sb, below $PG_SHARED_BUFFERS, and this script can only restart a Debian cluster (pg_ctlcluster): set it in the server's configuration, or MERIDIAN_PG_SHARED_BUFFERS=keep"
+    psql_su -d postgres -c "ALTER SYSTEM SET shared_buffers = $(sql_literal "$PG_SHARED_BUFFERS")" >/dev/null
+    run "shared_buffers $have_sb → $PG_SHARED_BUFFERS: restarting PostgreSQL $PG_MAJOR/$PG_CLUSTER" \
+      as_root pg_ctlcluster --skip-systemctl-redirect "$PG_MAJOR" "$PG_CLUSTER" restart
+    wait_for PostgreSQL pg_ready
+    say "shared_buffers is now $(psql_su -d postgres -tAc "SHOW shared_buffers")"
+  fi
+fi
 
 if [[ "$(psql_su -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = $(sql_literal "$TEST_DB")")" == 1 ]]; then
   say "database $TEST_DB exists"
