@@ -51,9 +51,9 @@ const analysis = {
   momentum: 0,
   /** @type {Record<string, number>} */
   indicators: {},
-  keyLevels: { support: [0], resistance: [0] },
+  keyLevels: { support: [0.5], resistance: [0.5] },
   featureVersion: 0,
-  features: [0],
+  features: [0.5],
 };
 
 /**
@@ -63,8 +63,10 @@ const analysis = {
  */
 function fill(f64, p, into) {
   const n = f64[p++];
-  into.length = n;
-  for (let j = 0; j < n; j++) into[j] = f64[p++];
+  // emptied and pushed, never grown through `length`: that makes an array holey for good, and JSON.stringify
+  // takes a slow per-element path for holey arrays
+  into.length = 0;
+  for (let j = 0; j < n; j++) into.push(f64[p++]);
   return p;
 }
 
