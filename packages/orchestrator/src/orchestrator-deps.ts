@@ -54,12 +54,15 @@ export const deterministicIds: IdFactory = {
   orderId: (d, attempt) => deterministicId(`order:${attempt}:${d}`),
 };
 
-const HEX = '0123456789abcdef';
-/** The id with its first `n` hex digits bit-inverted (d ↦ 15 − d): same shape, never equal to the input. */
-function invertHex(id: string, n: number): string {
-  let out = '';
-  for (let i = 0; i < n; i++) out += HEX[15 - parseInt(id[i] ?? '0', 16)];
-  return out + id.slice(n);
+/**
+ * The id with its first `n` (≤ 8) hex digits bit-inverted (d ↦ 15 − d): same shape, never equal to the input.
+ * Inverting every digit of an n-digit hex number is subtracting it from 16ⁿ − 1, one parse and one format.
+ */
+export function invertHex(id: string, n: number): string {
+  const head = id.slice(0, n);
+  const x = Number.parseInt(head, 16);
+  if (n > 8 || head.length !== n || !/^[0-9a-f]+$/.test(head)) throw new RangeError(`invertHex: "${head}" is not ${n} lowercase hex digits`);
+  return ((16 ** n - 1 - x).toString(16).padStart(n, '0')) + id.slice(n);
 }
 
 /** What a pending_approval verdict does. */
