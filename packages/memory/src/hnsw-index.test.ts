@@ -49,6 +49,53 @@ describe('HnswIndex', () => {
     expect(index.paths.hnsw).toBe(400);
   });
 
+  it('returns exact float32 distances, ascending: the int8 walk only chooses the candidates, the answer is re-ranked exactly', () => {
+    const data = vectors(20_000, 15, 100);
+    const index = new HnswIndex(DIM);
+    for (const v of data) index.add(v, 1);
+    const t = new TopK(20);
+    const e = new TopK(20);
+    let same = 0;
+    for (const q of vectors(100, 16, 100)) {
+      index.search(q, 1, t);
+      expect(t.size).toBe(20);
+      for (let i = 0; i < t.size; i++) {
+        const v = data[t.ids[i]!]!;
+        let s = 0;
+        for (let j = 0; j < DIM; j++) s += (q[j]! - v[j]!) ** 2;
+        expect(t.dist[i]).toBe(s);
+        if (i > 0) expect(t.dist[i]).toBeGreaterThanOrEqual(t.dist[i - 1]!);
+      }
+      // and where the graph found the true nearest, its distance is bit-identical to the exact search's
+      index.searchExact(q, 1, e);
+      if (t.ids[0] === e.ids[0]) {
+        expect(t.dist[0]).toBe(e.dist[0]);
+        same++;
+      }
+    }
+    expect(index.paths.hnsw).toBe(100);
+    expect(same).toBeGreaterThanOrEqual(95);
+  });
+
+  it('vectors beyond the int8 range (clamped in the graph) are still ranked by their exact distances', () => {
+    // values up to ±4: a quarter of them clamp at ±127/64 in the int8 copy
+    const data = vectors(8000, 17, 40).map((v) => v.map((x) => x * 2.5));
+    const index = new HnswIndex(DIM, { exactBelow: 1000 });
+    for (const v of data) index.add(v, 1);
+    const t = new TopK(10);
+    const e = new TopK(10);
+    let hits = 0;
+    for (const q of vectors(50, 18, 40).map((v) => v.map((x) => x * 2.5))) {
+      index.search(q, 1, t);
+      index.searchExact(q, 1, e);
+      const want = new Set(ids(e));
+      hits += ids(t).filter((i) => want.has(i)).length;
+      for (let i = 1; i < t.size; i++) expect(t.dist[i]).toBeGreaterThanOrEqual(t.dist[i - 1]!);
+    }
+    expect(hits / 500).toBeGreaterThanOrEqual(0.9);
+    expect(() => new HnswIndex(DIM, { quantScale: 0 })).toThrow(RangeError);
+  });
+
   it('recall@10 ≥ 0.95 on 20,000 uniform random vectors with efSearch 128 (no structure to exploit: the hard case)', () => {
     const index = new HnswIndex(DIM, { efSearch: 128 });
     for (const v of vectors(20_000, 3, 0)) index.add(v, 1);

@@ -7,6 +7,15 @@
  * stride, upper-layer links in another pair. Searches reuse the same heaps and a visit-stamp array,
  * so the hot path allocates nothing.
  *
+ * The graph works on an int8 copy of the vectors (round(x · quantScale), clamped), stored in each
+ * node's layer-0 block right after its links: one 32-byte code per node instead of 128 bytes of
+ * float32, and the distance to a node brings its links into cache too. Integer distances are exact,
+ * so the walk stays deterministic. A search re-ranks its ef candidates by their exact float32
+ * distances, so what it returns (ids and distances) is exact for the candidates it found;
+ * quantization only affects which candidates are found. At 500k vectors the search is bound by
+ * cache misses, so the loops first touch every node they are about to read (independent loads, all
+ * in flight at once), then compute.
+ *
  * Deterministic: a node's level is a hash of (seed, its insertion position), never Math.random; every
  * comparison breaks distance ties by id; so the same calls give the same graph and the same answers.
  *
@@ -28,13 +37,19 @@ export interface HnswOptions {
   readonly exactBelow?: number;
   /** seed of the level generator (default 1) */
   readonly seed?: number;
+  /**
+   * the graph walks on an int8 copy of the vectors, round(x · quantScale) clamped to ±127 (default
+   * 64: ±1.98 at a step of 1/64; the features are within ±1.5); the final candidates are re-ranked
+   * with the exact float32 distances
+   */
+  readonly quantScale?: number;
 }
 
 /** remembered searches (see #remember), and how many insertions since one may be for it to still be used */
 const RING = 128;
 const MAX_NEW = 64;
 
-const DEFAULTS: Required<HnswOptions> = { m: 12, efConstruction: 40, efSearch: 32, exactBelow: 4096, seed: 1 };
+const DEFAULTS: Required<HnswOptions> = { m: 12, efConstruction: 40, efSearch: 32, exactBelow: 4096, seed: 1, quantScale: 64 };
 
 /** The k best (smallest distance) found so far, sorted ascending; ties keep the smaller id. */
 export class TopK {
@@ -204,6 +219,18 @@ export class HnswIndex {
   #n = 0;
   #cap: number;
   #vecs: Float32Array;
+  /**
+   * the int8 copy of the vectors the graph works on: a view of #links0, each node's code right after
+   * its layer-0 links (byte e·#qs + #q0), so the distance to a node also brings its links into cache
+   */
+  #qv: Int8Array;
+  /** #links0's stride in int32s (count, m0 links, the code) and in bytes; the code's byte offset in a block */
+  readonly #s0: number;
+  readonly #qs: number;
+  readonly #q0: number;
+  readonly #qScale: number;
+  /** the quantized query */
+  #qq: Int8Array;
   #ra: Float64Array;
   /** layer 0: per node [count, link × m0], and the links' distances in the same slots */
   #links0: Int32Array;
@@ -246,6 +273,7 @@ export class HnswIndex {
   #vecBits: Int32Array;
   readonly #ringCap: number;
   readonly #ringVec: Float32Array;
+  readonly #ringQ: Int8Array;
   readonly #ringBits: Int32Array;
   readonly #ringHash = new Int32Array(RING);
   readonly #ringN = new Int32Array(RING);
@@ -274,14 +302,22 @@ export class HnswIndex {
     const cap = Math.max(16, initialCapacity | 0);
     this.#cap = cap;
     this.#vecs = new Float32Array(cap * dim);
+    this.#qq = new Int8Array(dim);
+    if (!(o.quantScale > 0) || !Number.isFinite(o.quantScale)) throw new RangeError(`quantScale must be a positive number, got ${o.quantScale}`);
+    this.#qScale = o.quantScale;
     this.#ra = new Float64Array(cap);
-    this.#links0 = new Int32Array(cap * (this.#m0 + 1));
-    this.#dist0 = new Float32Array(cap * (this.#m0 + 1));
+    this.#s0 = this.#m0 + 1 + Math.ceil(dim / 4);
+    this.#qs = this.#s0 * 4;
+    this.#q0 = (this.#m0 + 1) * 4;
+    this.#links0 = new Int32Array(cap * this.#s0);
+    this.#qv = new Int8Array(this.#links0.buffer);
+    this.#dist0 = new Float32Array(cap * this.#s0);
     this.#upperOff = new Int32Array(cap);
     this.#visited = new Uint8Array(cap);
     this.#vecBits = new Int32Array(this.#vecs.buffer);
     this.#ringCap = Math.max(this.#efC, this.#efS);
     this.#ringVec = new Float32Array(RING * dim);
+    this.#ringQ = new Int8Array(RING * dim);
     this.#ringBits = new Int32Array(this.#ringVec.buffer);
     this.#ringI = new Int32Array(RING * this.#ringCap);
     this.#ringD = new Float64Array(RING * this.#ringCap);
@@ -316,6 +352,7 @@ export class HnswIndex {
     const v = this.#vecs;
     const off = id * d;
     for (let j = 0; j < d; j++) v[off + j] = vec[j]!;
+    quantize(v, off, this.#qv, id * this.#qs + this.#q0, d, this.#qScale);
     this.#ra[id] = resolvedAt;
     if (resolvedAt < this.#maxRa) this.#monotone = false;
     else this.#maxRa = resolvedAt;
@@ -364,22 +401,24 @@ export class HnswIndex {
       return;
     }
     const all = m === n;
+    const qq = this.#qq;
+    quantize(q, 0, qq, 0, this.dim, this.#qScale);
     this.#begin();
     // a query within the previous query's result ball starts from those results (a backtest's
     // consecutive bars are neighbours in feature space): no descent from the top, and the walk stays
     // in memory the previous query just touched. Otherwise, the usual descent through the layers.
-    if (!(all && this.#warmStart(q, ef))) {
+    if (!(all && this.#warmStart(qq, ef))) {
       let ep = this.#entry;
-      let epD = dist2(q, 0, this.#vecs, ep * this.dim, this.dim);
+      let epD = qdist(qq, 0, this.#qv, ep * this.#qs + this.#q0, this.dim);
       for (let l = this.#maxLevel; l > 0; l--) {
-        ep = this.#greedy(q, 0, ep, epD, l);
+        ep = this.#greedy(qq, 0, ep, epD, l);
         epD = this.#lastD;
       }
       this.#seedNode(ep, epD, all ? Infinity : asOf, ef);
     }
     // a filtered search may walk many non-matching nodes; past a few times what brute force would
     // cost it gives up (then the exact search answers)
-    const complete = this.#expand(q, 0, ef, 0, all ? Infinity : asOf, all ? Infinity : 4 * m);
+    const complete = this.#expand(qq, 0, ef, 0, all ? Infinity : asOf, all ? Infinity : 4 * m);
     const res = this.#res;
     const want = Math.min(out.k, m);
     if (!complete || res.n < want) {
@@ -390,10 +429,23 @@ export class HnswIndex {
     this.paths.hnsw++;
     const cnt = this.#drain();
     if (all) this.#remember(q, cnt);
-    const k = Math.min(out.k, cnt);
-    out.ids.set(this.#sortI.subarray(0, k));
-    out.dist.set(this.#sortD.subarray(0, k));
-    out.size = k;
+    // the ef candidates found on the int8 copy, re-ranked by their exact float32 distances: the
+    // distances returned are exact, and quantization only matters for which candidates are found
+    const d = this.dim;
+    const v = this.#vecs;
+    const si = this.#sortI;
+    // touch both cache lines of every candidate's float32 vector first (misses in parallel, as in #expand)
+    let touch = 0;
+    for (let j = 0; j < cnt; j++) {
+      const o = si[j]! * d;
+      touch += v[o]! + v[o + d - 1]!;
+    }
+    this.#touch = touch;
+    for (let j = 0; j < cnt; j++) {
+      const e = si[j]!;
+      const s = dist2(q, 0, v, e * d, d);
+      if (out.accepts(e, s)) out.offer(e, s);
+    }
   }
 
   /**
@@ -414,6 +466,7 @@ export class HnswIndex {
       rv[slot * d + j] = q[j]!;
       h = Math.imul(h ^ rb[slot * d + j]!, 0x01000193);
     }
+    this.#ringQ.set(this.#qq, slot * d);
     this.#ringHash[slot] = h;
     this.#ringN[slot] = this.#graphN;
     const c = Math.min(cnt, this.#ringCap);
@@ -424,22 +477,24 @@ export class HnswIndex {
   }
 
   /** Seeds the layer-0 search from the previous search's results when q lies within their ball; false when it does not apply. */
-  #warmStart(q: Float32Array, ef: number): boolean {
+  #warmStart(q: Int8Array, ef: number): boolean {
     if (this.#ringUsed === 0) return false;
     const slot = this.#ringPos;
     const from = this.#ringN[slot]!;
     if (this.#graphN - from > MAX_NEW) return false;
     const d = this.dim;
-    if (dist2(q, 0, this.#ringVec, slot * d, d) > this.#ringWorst[slot]!) return false;
-    const v = this.#vecs;
+    if (qdist(q, 0, this.#ringQ, slot * d, d) > this.#ringWorst[slot]!) return false;
+    const v = this.#qv;
+    const qs = this.#qs;
+    const q0 = this.#q0;
     const base = slot * this.#ringCap;
     const cnt = this.#ringCnt[slot]!;
     for (let j = 0; j < cnt; j++) {
       const e = this.#ringI[base + j]!;
-      this.#seedNode(e, dist2(q, 0, v, e * d, d), Infinity, ef);
+      this.#seedNode(e, qdist(q, 0, v, e * qs + q0, d), Infinity, ef);
     }
     // and what was inserted since (the nearest new memories are often the newest)
-    for (let e = from; e < this.#graphN; e++) this.#seedNode(e, dist2(q, 0, v, e * d, d), Infinity, ef);
+    for (let e = from; e < this.#graphN; e++) this.#seedNode(e, qdist(q, 0, v, e * qs + q0, d), Infinity, ef);
     this.warmStarts++;
     return true;
   }
@@ -466,13 +521,21 @@ export class HnswIndex {
     }
   }
 
+  /** a node's unvisited links (#expand) */
+  readonly #nb = new Int32Array(130);
+  /** where the touching loads' values go, so that the compiler cannot drop them as unused */
+  // eslint-disable-next-line no-unused-private-class-members -- written only, on purpose (see above)
+  #touch = 0;
+
   /** set by #greedy: the distance of the node it returns */
   #lastD = 0;
 
   /** greedy descent on one upper layer from ep: the nearest node reachable by always improving */
-  #greedy(qa: Float32Array, qo: number, ep: number, epD: number, layer: number): number {
+  #greedy(qa: Int8Array, qo: number, ep: number, epD: number, layer: number): number {
     const d = this.dim;
-    const v = this.#vecs;
+    const v = this.#qv;
+    const qs = this.#qs;
+    const q0 = this.#q0;
     const up = this.#upper;
     const stride = this.#m + 1;
     let changed = true;
@@ -480,9 +543,12 @@ export class HnswIndex {
       changed = false;
       const base = this.#upperOff[ep]! + (layer - 1) * stride;
       const cnt = up[base]!;
+      let touch = 0;
+      for (let j = 1; j <= cnt; j++) touch ^= v[up[base + j]! * qs + q0]!;
+      this.#touch = touch;
       for (let j = 1; j <= cnt; j++) {
         const e = up[base + j]!;
-        const s = dist2(qa, qo, v, e * d, d);
+        const s = qdist(qa, qo, v, e * qs + q0, d);
         if (s < epD || (s === epD && e < ep)) {
           epD = s;
           ep = e;
@@ -517,7 +583,7 @@ export class HnswIndex {
   }
 
   /** a single-seed search of one layer (insertion) */
-  #searchLayer(qa: Float32Array, qo: number, ep: number, epD: number, ef: number, layer: number): void {
+  #searchLayer(qa: Int8Array, qo: number, ep: number, epD: number, ef: number, layer: number): void {
     this.#begin();
     this.#seedNode(ep, epD, Infinity, ef);
     this.#expand(qa, qo, ef, layer, Infinity, Infinity);
@@ -527,18 +593,22 @@ export class HnswIndex {
    * Best-first search of one layer from the seeds, with a result list of ef; matching nodes
    * (resolvedAt ≤ asOf) are left in #res (a max-heap). Returns false when it stopped at maxVisits.
    */
-  #expand(qa: Float32Array, qo: number, ef: number, layer: number, asOf: number, maxVisits: number): boolean {
+  #expand(qa: Int8Array, qo: number, ef: number, layer: number, asOf: number, maxVisits: number): boolean {
     const d = this.dim;
-    const v = this.#vecs;
+    const v = this.#qv;
     const ra = this.#ra;
     const cand = this.#cand;
     const res = this.#res;
     const visited = this.#visited;
     const stamp = this.#stamp;
     const links = layer === 0 ? this.#links0 : this.#upper;
-    const stride0 = this.#m0 + 1;
+    const stride0 = this.#s0;
+    const qs = this.#qs;
+    const q0 = this.#q0;
     const upOff = this.#upperOff;
     const upStride = this.#m + 1;
+    const nb = this.#nb;
+    const unfiltered = asOf === Infinity;
     let visits = cand.n;
     while (cand.n > 0) {
       const cd = cand.d[0]!;
@@ -547,16 +617,28 @@ export class HnswIndex {
       cand.pop();
       const base = layer === 0 ? c * stride0 : upOff[c]! + (layer - 1) * upStride;
       const cnt = links[base]!;
+      // two passes: the unvisited links first, touching the first byte of each one's code — loads
+      // that do not depend on each other, so the CPU has all the cache misses in flight at once
+      // instead of one per distance — then the distances, from cache
+      let u = 0;
+      let touch = 0;
       for (let j = 1; j <= cnt; j++) {
         const e = links[base + j]!;
         if (visited[e] === stamp) continue;
         visited[e] = stamp;
-        // nodes farther than the current ef-th are rejected: stop summing as soon as that is certain
+        nb[u++] = e;
+        touch ^= v[e * qs + q0]!;
+      }
+      this.#touch = touch;
+      for (let j = 0; j < u; j++) {
+        const e = nb[j]!;
+        // once the list is full, nodes farther than its worst are rejected: stop summing as soon as that is certain
         const full = res.n >= ef;
-        const s = full ? dist2Within(qa, qo, v, e * d, d, res.d[0]!) : dist2(qa, qo, v, e * d, d);
+        const s = full ? qdistWithin(qa, qo, v, e * qs + q0, d, res.d[0]!) : qdist(qa, qo, v, e * qs + q0, d);
         if (!full || s < res.d[0]! || (s === res.d[0]! && e < res.i[0]!)) {
           cand.push(s, e);
-          if (ra[e]! <= asOf) {
+          // (an unfiltered search does not read resolvedAt: one cache miss less per node)
+          if (unfiltered || ra[e]! <= asOf) {
             res.push(s, e);
             if (res.n > ef) res.pop();
           }
@@ -598,8 +680,9 @@ export class HnswIndex {
 
   #insert(x: number): void {
     const d = this.dim;
-    const v = this.#vecs;
-    const xo = x * d;
+    const v = this.#qv;
+    const qs = this.#qs;
+    const xo = x * qs + this.#q0;
     const L = this.#drawLevel(x);
     if (L > 0) {
       const need = this.#upperLen + L * (this.#m + 1);
@@ -615,7 +698,7 @@ export class HnswIndex {
       this.#upperOff[x] = this.#upperLen;
       this.#upperLen = need; // the blocks are zero: no links yet
     }
-    this.#links0[x * (this.#m0 + 1)] = 0;
+    this.#links0[x * this.#s0] = 0;
     this.#graphN = x + 1;
     if (this.#entry < 0) {
       this.#entry = x;
@@ -627,7 +710,7 @@ export class HnswIndex {
       return;
     }
     let ep = this.#entry;
-    let epD = dist2(v, xo, v, ep * d, d);
+    let epD = qdist(v, xo, v, ep * qs + this.#q0, d);
     for (let l = this.#maxLevel; l > L; l--) {
       ep = this.#greedy(v, xo, ep, epD, l);
       epD = this.#lastD;
@@ -666,7 +749,10 @@ export class HnswIndex {
       if (same) slot = sl;
     }
     if (slot < 0) return false;
-    const v = this.#vecs;
+    const v = this.#qv;
+    const qs = this.#qs;
+    const q0 = this.#q0;
+    const xq = x * qs + q0;
     const cnt = this.#ringCnt[slot]!;
     const from = this.#ringN[slot]!;
     const total = cnt + (x - from);
@@ -685,7 +771,7 @@ export class HnswIndex {
     }
     let k = cnt;
     for (let e = from; e < x; e++) {
-      const dd = dist2(v, xo, v, e * d, d);
+      const dd = qdist(v, xq, v, e * qs + q0, d);
       let p = k++;
       while (p > 0 && (sd[p - 1]! > dd || (sd[p - 1]! === dd && si[p - 1]! > e))) {
         sd[p] = sd[p - 1]!;
@@ -707,7 +793,7 @@ export class HnswIndex {
       // this node's links at l
       const links = l === 0 ? this.#links0 : this.#upper;
       const dists = l === 0 ? this.#dist0 : this.#upperDist;
-      const base = l === 0 ? x * (this.#m0 + 1) : this.#upperOff[x]! + (l - 1) * (this.#m + 1);
+      const base = l === 0 ? x * this.#s0 : this.#upperOff[x]! + (l - 1) * (this.#m + 1);
       links[base] = sel;
       for (let j = 0; j < sel; j++) {
         links[base + 1 + j] = this.#selI[j]!;
@@ -718,6 +804,13 @@ export class HnswIndex {
       const backD = this.#backD;
       back.set(this.#selI.subarray(0, sel));
       backD.set(this.#selD.subarray(0, sel));
+      // the link lists about to be read, touched first (see #expand)
+      if (l === 0) {
+        const s0 = this.#s0;
+        let touch = 0;
+        for (let j = 0; j < sel; j++) touch ^= links[back[j]! * s0]! ^ dists[back[j]! * s0 + 1]!;
+        this.#touch = touch;
+      }
       for (let j = 0; j < sel; j++) this.#link(back[j]!, x, backD[j]!, l);
     }
   }
@@ -731,7 +824,9 @@ export class HnswIndex {
    */
   #select(ci: Int32Array, cd: Float64Array, cn: number, max: number): number {
     const d = this.dim;
-    const v = this.#vecs;
+    const v = this.#qv;
+    const qs = this.#qs;
+    const q0 = this.#q0;
     if (this.#selI.length < max) {
       this.#selI = new Int32Array(max);
       this.#selD = new Float64Array(max);
@@ -744,10 +839,10 @@ export class HnswIndex {
     for (let i = 0; i < cn && sel < max; i++) {
       const c = ci[i]!;
       const dc = cd[i]!;
-      const co = c * d;
+      const co = c * qs + q0;
       let good = true;
       for (let j = 0; j < sel; j++) {
-        if (dist2(v, co, v, selI[j]! * d, d) < dc) {
+        if (qdist(v, co, v, selI[j]! * qs + q0, d) < dc) {
           good = false;
           break;
         }
@@ -772,7 +867,7 @@ export class HnswIndex {
     const links = l === 0 ? this.#links0 : this.#upper;
     const dists = l === 0 ? this.#dist0 : this.#upperDist;
     const max = l === 0 ? this.#m0 : this.#m;
-    const base = l === 0 ? n * (this.#m0 + 1) : this.#upperOff[n]! + (l - 1) * (this.#m + 1);
+    const base = l === 0 ? n * this.#s0 : this.#upperOff[n]! + (l - 1) * (this.#m + 1);
     const cnt = links[base]!;
     if (cnt < max) {
       links[base + 1 + cnt] = x;
@@ -795,6 +890,11 @@ export class HnswIndex {
       sd[p] = dd;
       si[p] = id;
     }
+    // their codes are not in cache (a neighbour's neighbours): touch them all first, misses in parallel
+    const v = this.#qv;
+    let touch = 0;
+    for (let k = 0; k <= cnt; k++) touch ^= v[si[k]! * this.#qs + this.#q0]!;
+    this.#touch = touch;
     const sel = this.#select(si, sd, cnt + 1, max);
     links[base] = sel;
     for (let j = 0; j < sel; j++) {
@@ -806,11 +906,12 @@ export class HnswIndex {
   #grow(): void {
     const cap = this.#cap * 2;
     const d = this.dim;
-    const s0 = this.#m0 + 1;
+    const s0 = this.#s0;
     this.#vecs = grown(this.#vecs, cap * d);
     this.#vecBits = new Int32Array(this.#vecs.buffer);
     this.#ra = grown(this.#ra, cap);
     this.#links0 = grown(this.#links0, cap * s0);
+    this.#qv = new Int8Array(this.#links0.buffer);
     this.#dist0 = grown(this.#dist0, cap * s0);
     this.#upperOff = grown(this.#upperOff, cap);
     this.#visited = grown(this.#visited, cap);
@@ -818,7 +919,7 @@ export class HnswIndex {
   }
 }
 
-function grown<T extends Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, length: number): T {
+function grown<T extends Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array | Int8Array>(a: T, length: number): T {
   const b = new (a.constructor as new (n: number) => T)(length);
   b.set(a);
   return b;
@@ -861,32 +962,59 @@ export function dist2(a: Float32Array, ao: number, b: Float32Array, bo: number, 
   return s;
 }
 
+/** round(x · scale) clamped to ±127, for d values from a[ao] into b[bo] */
+export function quantize(a: ArrayLike<number>, ao: number, b: Int8Array, bo: number, d: number, scale: number): void {
+  for (let j = 0; j < d; j++) {
+    const x = Math.round(a[ao + j]! * scale);
+    b[bo + j] = x > 127 ? 127 : x < -127 ? -127 : x;
+  }
+}
+
 /**
- * dist2, but it may stop early once the partial sum exceeds `bound` (then it returns that partial sum,
- * which is > bound; callers only compare it with bound). Checked every 8 dimensions.
+ * The squared distance between two int8 vectors, an integer (exact: at most 32 · 254² for 32-d, far
+ * below 2³¹), so the graph's comparisons are exact and deterministic. Unrolled by 8 when d allows.
  */
-export function dist2Within(a: Float32Array, ao: number, b: Float32Array, bo: number, d: number, bound: number): number {
-  if ((d & 7) !== 0) return dist2(a, ao, b, bo, d);
+export function qdist(a: Int8Array, ao: number, b: Int8Array, bo: number, d: number): number {
+  let s = 0;
+  if ((d & 7) === 0) {
+    for (let j = 0; j < d; j += 8) {
+      const p = ao + j;
+      const r = bo + j;
+      const x0 = a[p]! - b[r]!;
+      const x1 = a[p + 1]! - b[r + 1]!;
+      const x2 = a[p + 2]! - b[r + 2]!;
+      const x3 = a[p + 3]! - b[r + 3]!;
+      const x4 = a[p + 4]! - b[r + 4]!;
+      const x5 = a[p + 5]! - b[r + 5]!;
+      const x6 = a[p + 6]! - b[r + 6]!;
+      const x7 = a[p + 7]! - b[r + 7]!;
+      s = (s + x0 * x0 + x1 * x1 + x2 * x2 + x3 * x3 + x4 * x4 + x5 * x5 + x6 * x6 + x7 * x7) | 0;
+    }
+    return s;
+  }
+  for (let j = 0; j < d; j++) {
+    const x = a[ao + j]! - b[bo + j]!;
+    s = (s + x * x) | 0;
+  }
+  return s;
+}
+
+/** qdist, but it may stop once the partial sum exceeds `bound` (it then returns that partial sum, > bound). Checked every 8 values. */
+export function qdistWithin(a: Int8Array, ao: number, b: Int8Array, bo: number, d: number, bound: number): number {
+  if ((d & 7) !== 0) return qdist(a, ao, b, bo, d);
   let s = 0;
   for (let j = 0; j < d; j += 8) {
     const p = ao + j;
     const r = bo + j;
-    let x = a[p]! - b[r]!;
-    s += x * x;
-    x = a[p + 1]! - b[r + 1]!;
-    s += x * x;
-    x = a[p + 2]! - b[r + 2]!;
-    s += x * x;
-    x = a[p + 3]! - b[r + 3]!;
-    s += x * x;
-    x = a[p + 4]! - b[r + 4]!;
-    s += x * x;
-    x = a[p + 5]! - b[r + 5]!;
-    s += x * x;
-    x = a[p + 6]! - b[r + 6]!;
-    s += x * x;
-    x = a[p + 7]! - b[r + 7]!;
-    s += x * x;
+    const x0 = a[p]! - b[r]!;
+    const x1 = a[p + 1]! - b[r + 1]!;
+    const x2 = a[p + 2]! - b[r + 2]!;
+    const x3 = a[p + 3]! - b[r + 3]!;
+    const x4 = a[p + 4]! - b[r + 4]!;
+    const x5 = a[p + 5]! - b[r + 5]!;
+    const x6 = a[p + 6]! - b[r + 6]!;
+    const x7 = a[p + 7]! - b[r + 7]!;
+    s = (s + x0 * x0 + x1 * x1 + x2 * x2 + x3 * x3 + x4 * x4 + x5 * x5 + x6 * x6 + x7 * x7) | 0;
     if (s > bound) return s;
   }
   return s;

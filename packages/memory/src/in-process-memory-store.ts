@@ -7,7 +7,8 @@ export interface InProcessMemoryStoreOptions {
   /**
    * The search index of each series (exchange, symbol, timeframe, feature version, horizon):
    * HNSW settings (`HnswOptions`: m 12, efConstruction 40, efSearch 32, exact brute force below
-   * 4,096 memories per series — the defaults), or `false` for exact brute force always (reference
+   * 4,096 memories per series, int8 codes at quantScale 64 for the graph with an exact float32
+   * re-rank — the defaults), or `false` for exact brute force always (reference
    * runs, small sets). Whatever the setting, the point-in-time and scope filters are exact; only the
    * ranking of a large series is approximate (recall@10 measured in bench/memory.bench.ts).
    */
