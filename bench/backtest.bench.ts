@@ -69,7 +69,8 @@ async function variant(kind: 'fast' | 'graph', memory: boolean, bars: number): P
 }
 
 function inChild(name: string, kind: 'fast' | 'graph', memory: boolean, bars: number): VariantResult {
-  const r = spawnSync(process.execPath, ['--conditions=@meridian/source', '--import', 'tsx', fileURLToPath(import.meta.url)], {
+  // the young generation the CLI runs with (package.json "meridian": a backtest allocates short-lived objects per bar)
+  const r = spawnSync(process.execPath, ['--max-semi-space-size=64', '--conditions=@meridian/source', '--import', 'tsx', fileURLToPath(import.meta.url)], {
     env: { ...process.env, MERIDIAN_BENCH_BACKTEST_VARIANT: JSON.stringify({ kind, memory, bars }) },
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
