@@ -150,8 +150,7 @@ const VARIANTS: readonly { tag: string; options: Record<string, number | boolean
 async function server(): Promise<BenchResult[]> {
   const { probePostgres } = await import('@meridian/test/support');
   const { openDb } = await import('@meridian/db');
-  const { FEATURE_VERSION, SeededRandom } = await import('@meridian/market');
-  const { PgMemoryStore, syntheticSituations, syntheticSymbol } = await import('@meridian/memory');
+  const { PgMemoryStore, syntheticSituations } = await import('@meridian/memory');
   const { loadavg } = await import('node:os');
   const probe = await probePostgres();
   if (!probe.ok) return [{ name: 'server Postgres memory recall', value: Number.NaN, unit: '-', notes: `skipped: ${probe.skipNote}` }];
@@ -174,22 +173,7 @@ async function server(): Promise<BenchResult[]> {
     }
     const db = await openDb({ kind: 'postgres', url: b.url });
     try {
-      const rng = new SeededRandom(7);
-      const qs = Array.from({ length: QUERIES }, () => {
-        const q = queries[Math.floor(rng.uniform() * queries.length)]!;
-        return {
-          v: q.features,
-          o: {
-            asOf: Math.round(b.minTs + rng.uniform() * (b.maxResolved - b.minTs)),
-            k: 10,
-            scope: rng.uniform() < 0.5 ? ('same-symbol' as const) : ('all-symbols' as const),
-            exchange: 'synthetic',
-            symbol: syntheticSymbol(Math.floor(rng.uniform() * 10)),
-            timeframe: '5m' as const,
-            featureVersion: FEATURE_VERSION,
-          },
-        };
-      });
+      const qs = await recallQueries(queries, b.minTs, b.maxResolved);
       const exact = new PgMemoryStore(db, { mode: 'exact' });
       const truth: Set<string>[] = [];
       const exactMs: number[] = [];
@@ -265,8 +249,7 @@ async function server(): Promise<BenchResult[]> {
  */
 async function headToHead(otherUrl: string): Promise<BenchResult[]> {
   const { openDb } = await import('@meridian/db');
-  const { FEATURE_VERSION, SeededRandom } = await import('@meridian/market');
-  const { PgMemoryStore, syntheticSituations, syntheticSymbol } = await import('@meridian/memory');
+  const { PgMemoryStore, syntheticSituations } = await import('@meridian/memory');
   const { loadavg } = await import('node:os');
   const here = await ensureBenchDb('1M');
   const there = new URL(otherUrl);
@@ -277,22 +260,7 @@ async function headToHead(otherUrl: string): Promise<BenchResult[]> {
   ];
   try {
     const queries = [...syntheticSituations({ symbols: 1, barsPerSymbol: 3000, seed: 42 })].flat();
-    const rng = new SeededRandom(7);
-    const qs = Array.from({ length: QUERIES }, () => {
-      const q = queries[Math.floor(rng.uniform() * queries.length)]!;
-      return {
-        v: q.features,
-        o: {
-          asOf: Math.round(here.minTs + rng.uniform() * (here.maxResolved - here.minTs)),
-          k: 10,
-          scope: rng.uniform() < 0.5 ? ('same-symbol' as const) : ('all-symbols' as const),
-          exchange: 'synthetic',
-          symbol: syntheticSymbol(Math.floor(rng.uniform() * 10)),
-          timeframe: '5m' as const,
-          featureVersion: FEATURE_VERSION,
-        },
-      };
-    });
+    const qs = await recallQueries(queries, here.minTs, here.maxResolved);
     const runs = sides.map((x) => ({ ...x, s: new PgMemoryStore(x.db), ms: [] as number[], setting: '' }));
     for (const r of runs) {
       r.setting = (await r.db.query<{ v: string }>('SELECT current_setting($1) AS v', ['shared_buffers'])).rows[0]!.v;
@@ -381,6 +349,31 @@ async function inProcess(): Promise<BenchResult[]> {
       notes: `${wanted / 10} sampled bars; ${st.size} memories, graph ${st.graphSize}, top layer ${st.maxLevel}; searches ${JSON.stringify(st.paths)}, warm starts ${st.warmStarts}, inserts from a recall ${st.hintedInserts}`,
     },
   ];
+}
+
+/**
+ * The timed recall queries (seeded, the same in every run): a stored situation's features, `asOf` uniform over
+ * the data's span, half same-symbol, k = 10.
+ */
+async function recallQueries(queries: readonly { features: ArrayLike<number> }[], minTs: number, maxResolved: number) {
+  const { FEATURE_VERSION, SeededRandom } = await import('@meridian/market');
+  const { syntheticSymbol } = await import('@meridian/memory');
+  const rng = new SeededRandom(7);
+  return Array.from({ length: QUERIES }, () => {
+    const q = queries[Math.floor(rng.uniform() * queries.length)]!;
+    return {
+      v: q.features,
+      o: {
+        asOf: Math.round(minTs + rng.uniform() * (maxResolved - minTs)),
+        k: 10,
+        scope: rng.uniform() < 0.5 ? ('same-symbol' as const) : ('all-symbols' as const),
+        exchange: 'synthetic',
+        symbol: syntheticSymbol(Math.floor(rng.uniform() * 10)),
+        timeframe: '5m' as const,
+        featureVersion: FEATURE_VERSION,
+      },
+    };
+  });
 }
 
 export async function run(): Promise<BenchResult[]> {
