@@ -1,11 +1,11 @@
 import { SPOT_LONG_ONLY } from '@meridian/agents';
-import { SCHEMA_VERSION, TIMEFRAME_MS, type Candle, type DecisionTrace, type MarketSnapshot, type TradingState } from '@meridian/contracts';
+import { TIMEFRAME_MS, type Candle, type DecisionTrace, type TradingState } from '@meridian/contracts';
 import { AppError, isAppError, uuidv7, type Clock, type Logger } from '@meridian/core';
 import { GLOBAL_SCOPE, changeTradingState, latestRiskLimits, readCandles, readTradingState, upsertCandles, type Db } from '@meridian/db';
 import { decisionInputsColumns, parseDecisionInputs, readDecisionInputs, type DecisionInputs, type DecisionInputsRow } from './decision-inputs.ts';
 import { FEATURE_VERSION, type Bar } from '@meridian/market';
 import type { MemoryStore } from '@meridian/memory';
-import type { DecisionContext } from '@meridian/orchestrator';
+import { closedBarMarket, type DecisionContext } from '@meridian/orchestrator';
 import { assessTradingState, initialTradingState, type VersionedLimits } from '@meridian/risk';
 import { splitSymbol, type MarketCatalog } from './market-catalog.ts';
 import type { PortfolioView } from './portfolio-view.ts';
@@ -178,23 +178,12 @@ export class CandleDecider {
     const limits = await this.#limits(tx, inputs.limitsVersion);
     const portfolio = this.#o.portfolio.fromInputs({ exchange: key.exchange, quote, asOf, now, mark: { symbol: key.symbol, price: bar.close } }, inputs);
     const tradingState = await this.#assessTradingState(tx, portfolio, limits, now, inputs.tradingState ?? { state: initialTradingState(now), version: 0 });
-    const market: MarketSnapshot = {
-      schemaVersion: SCHEMA_VERSION,
-      exchange: key.exchange,
-      symbol: key.symbol,
-      timeframe: key.timeframe,
-      asOf,
-      lastPrice: bar.close,
-      lastCandleTs: bar.ts,
-      dataTs: asOf,
-      bid: null,
-      ask: null,
-      market: this.#o.markets.get(key.symbol, bar.close, this.#o.portfolio.capitalOf(quote)),
-    };
+    const subject = { ...key, asOf };
+    const market = closedBarMarket(subject, bar, this.#o.markets.get(key.symbol, bar.close, this.#o.portfolio.capitalOf(quote)));
     const ctx: DecisionContext = {
       decisionId: uuidv7(now),
       runScope: this.#runScope,
-      subject: { ...key, asOf },
+      subject,
       window: state.window,
       indicators: state.engine.indicators,
       featureVersion: FEATURE_VERSION,

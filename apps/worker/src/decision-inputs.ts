@@ -1,5 +1,5 @@
 import { SCHEMA_VERSION, type TradingState } from '@meridian/contracts';
-import { GLOBAL_SCOPE, type Db, type StoredPosition } from '@meridian/db';
+import { GLOBAL_SCOPE, positionFromRow, type Db, type PositionRow, type StoredPosition } from '@meridian/db';
 
 /** A stored position with the newest stored close of its symbol (null: no candle stored). */
 export interface MarkedPosition extends StoredPosition {
@@ -24,16 +24,7 @@ export interface DecisionInputs {
 export interface DecisionInputsRow {
   limits_version: number | null;
   ts: { state: TradingState['state']; reason: string; actor: string; since: number; until: number | null; version: number } | null;
-  positions: {
-    exchange: string;
-    symbol: string;
-    quantity: number;
-    avg_entry_price: number;
-    realized_pnl: number;
-    opened_at: number | null;
-    updated_at: number;
-    latest_close: number | null;
-  }[];
+  positions: (PositionRow & { latest_close: number | null })[];
   fees: number;
   orders: number;
 }
@@ -96,16 +87,7 @@ export function parseDecisionInputs(row: DecisionInputsRow): DecisionInputs {
             version: Number(ts.version),
             state: { schemaVersion: SCHEMA_VERSION, state: ts.state, reason: ts.reason, actor: ts.actor, since: Number(ts.since), until: ts.until === null ? null : Number(ts.until) },
           },
-    positions: row.positions.map((p) => ({
-      exchange: p.exchange,
-      symbol: p.symbol,
-      quantity: Number(p.quantity),
-      avgEntryPrice: Number(p.avg_entry_price),
-      realizedPnl: Number(p.realized_pnl),
-      openedAt: p.opened_at === null ? null : Number(p.opened_at),
-      updatedAt: Number(p.updated_at),
-      latestClose: p.latest_close === null ? null : Number(p.latest_close),
-    })),
+    positions: row.positions.map((p) => ({ ...positionFromRow(p), latestClose: p.latest_close === null ? null : Number(p.latest_close) })),
     fees: Number(row.fees),
     ordersLastMinute: Number(row.orders),
   };

@@ -1,12 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SPOT_LONG_ONLY } from '@meridian/agents';
-import { decisionLineOf, RISK_CHECKS, SCHEMA_VERSION, TIMEFRAME_MS, type DecisionTrace, type MarketSnapshot, type RiskCheckName, type TradingState } from '@meridian/contracts';
+import { decisionLineOf, RISK_CHECKS, TIMEFRAME_MS, type DecisionTrace, type RiskCheckName, type TradingState } from '@meridian/contracts';
 import { AppError, deterministicId, timeKeyedIds, type Clock } from '@meridian/core';
 import { PaperExchange, PortfolioLedger, type PaperFillEvent } from '@meridian/execution';
 import { FEATURE_VERSION, FeatureEngine, type Bar } from '@meridian/market';
 import { MemoryBuilder, type MemoryStore, type Outcome, type Situation, type StoreResult } from '@meridian/memory';
 import { assessTradingState, initialTradingState } from '@meridian/risk';
+import { closedBarMarket } from '@meridian/orchestrator';
 import { configHash, type BacktestConfig } from './backtest-config.ts';
 import type { DecisionRunner } from './decision-runner.ts';
 import { protectiveExit } from './fill-model.ts';
@@ -222,29 +223,17 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
     now = asOf;
     const portfolio = ledger.snapshot(asOf);
     tradingState = assessTradingState(portfolio, limits.limits, tradingState, asOf).state;
-    const market: MarketSnapshot = {
-      schemaVersion: SCHEMA_VERSION,
-      exchange: s.exchange,
-      symbol: s.symbol,
-      timeframe: s.timeframe,
-      asOf,
-      lastPrice: bar.close,
-      lastCandleTs: bar.ts,
-      dataTs: asOf,
-      bid: null,
-      ask: null,
-      market: s.market,
-    };
+    const subject = { exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, asOf };
     const out = deps.runner.run({
       decisionId: st.decisionId(asOf),
       runScope,
-      subject: { exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, asOf },
+      subject,
       window: s.bars.slice(Math.max(0, i + 1 - ANALYSIS_WINDOW), i + 1),
       indicators: st.engine.indicators,
       featureVersion: FEATURE_VERSION,
       features,
       portfolio,
-      market,
+      market: closedBarMarket(subject, bar, s.market),
       limits,
       tradingState,
       account: SPOT_LONG_ONLY,

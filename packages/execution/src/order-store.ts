@@ -9,7 +9,7 @@ import {
   type OrderRequest,
   type OrderStatus,
 } from '@meridian/contracts';
-import { GLOBAL_SCOPE, getOrder, insertOrder, jsonParam, listFills, type Db, type StoredOrder, type StoredPosition } from '@meridian/db';
+import { GLOBAL_SCOPE, getOrder, insertOrder, jsonParam, listFills, positionFromRow, type Db, type PositionRow, type StoredOrder, type StoredPosition } from '@meridian/db';
 import { AppError } from '@meridian/core';
 import type { ExchangeOrder } from './exchange-adapter.ts';
 import { transition, type OrderUpdate } from './order-state-machine.ts';
@@ -270,7 +270,7 @@ export class OrderStore {
       const insertedIds = new Set(row.ins ?? []);
       const inserted = fills.filter((f) => insertedIds.has(f.fillId));
       // 2. positions after the fills that were new (PortfolioLedger accounting), the report, the ack
-      const positions = new Map<string, StoredPosition | undefined>((row.pos ?? []).map((p) => [`${p.exchange}|${p.symbol}`, toPosition(p)]));
+      const positions = new Map<string, StoredPosition | undefined>((row.pos ?? []).map((p) => [`${p.exchange}|${p.symbol}`, positionFromRow(p)]));
       const moved = new Set<string>();
       for (const f of inserted) {
         const k = `${f.exchange}|${f.symbol}`;
@@ -317,26 +317,6 @@ export class OrderStore {
     throw new AppError('CONFLICT', `order ${order.orderId} is ${status}, not ${order.status}`, { hint: 'another process updated it; reload the order and retry' });
   }
 }
-
-interface PositionRow {
-  exchange: string;
-  symbol: string;
-  quantity: number;
-  avg_entry_price: number;
-  realized_pnl: number;
-  opened_at: number | null;
-  updated_at: number;
-}
-
-const toPosition = (p: PositionRow): StoredPosition => ({
-  exchange: p.exchange,
-  symbol: p.symbol,
-  quantity: Number(p.quantity),
-  avgEntryPrice: Number(p.avg_entry_price),
-  realizedPnl: Number(p.realized_pnl),
-  openedAt: p.opened_at === null ? null : Number(p.opened_at),
-  updatedAt: Number(p.updated_at),
-});
 
 function newOrder(req: OrderRequest, at: number): Order {
   return {

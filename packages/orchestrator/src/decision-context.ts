@@ -1,5 +1,5 @@
 import type { AccountCapabilities, AnalysisIndicators, AnalysisSubject, WindowBar } from '@meridian/agents';
-import type { MarketSnapshot, PortfolioSnapshot, TradingState } from '@meridian/contracts';
+import { SCHEMA_VERSION, type MarketInfo, type MarketSnapshot, type PortfolioSnapshot, type TradingState } from '@meridian/contracts';
 import type { VersionedLimits } from '@meridian/risk';
 
 /**
@@ -24,6 +24,27 @@ export interface DecisionContext {
   readonly limits: VersionedLimits;
   readonly tradingState: TradingState;
   readonly account: AccountCapabilities;
+}
+
+/**
+ * The market as a decision sees it at the close of a bar: the bar's close is the last price and the data is as
+ * old as the bar (no quotes). The worker and the backtest both build it here, so a replay decides on exactly
+ * what the live system would have seen.
+ */
+export function closedBarMarket(subject: AnalysisSubject, bar: { readonly ts: number; readonly close: number }, market: MarketInfo): MarketSnapshot {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    exchange: subject.exchange,
+    symbol: subject.symbol,
+    timeframe: subject.timeframe,
+    asOf: subject.asOf,
+    lastPrice: bar.close,
+    lastCandleTs: bar.ts,
+    dataTs: subject.asOf,
+    bid: null,
+    ask: null,
+    market,
+  };
 }
 
 /**

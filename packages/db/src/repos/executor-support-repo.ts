@@ -1,6 +1,6 @@
 import { AppError } from '@meridian/core';
 import type { Db } from '../db.ts';
-import type { StoredPosition } from './position-repo.ts';
+import { POSITION_COLUMNS, positionFromRow, type PositionRow, type StoredPosition } from './position-repo.ts';
 
 /**
  * Writes the executor needs beyond the basic repositories: batch outbox marking, dead letters, an
@@ -40,22 +40,9 @@ export async function updateOrderFields(
 
 /** The position row locked until the transaction ends (two fills of one symbol never lose an update). */
 export async function getPositionForUpdate(db: Db, exchange: string, symbol: string): Promise<StoredPosition | undefined> {
-  const r = await db.query<{
-    exchange: string;
-    symbol: string;
-    quantity: number;
-    avg_entry_price: number;
-    realized_pnl: number;
-    opened_at: number | null;
-    updated_at: number;
-  }>('SELECT exchange, symbol, quantity, avg_entry_price, realized_pnl, opened_at, updated_at FROM positions WHERE exchange = $1 AND symbol = $2 FOR UPDATE', [
-    exchange,
-    symbol,
-  ]);
+  const r = await db.query<PositionRow>(`SELECT ${POSITION_COLUMNS} FROM positions WHERE exchange = $1 AND symbol = $2 FOR UPDATE`, [exchange, symbol]);
   const x = r.rows[0];
-  return x
-    ? { exchange: x.exchange, symbol: x.symbol, quantity: x.quantity, avgEntryPrice: x.avg_entry_price, realizedPnl: x.realized_pnl, openedAt: x.opened_at, updatedAt: x.updated_at }
-    : undefined;
+  return x ? positionFromRow(x) : undefined;
 }
 
 /** The close of the newest stored candle of a symbol (any exchange or timeframe): the paper exchange's price. */
