@@ -7,13 +7,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { SCHEMA_VERSION, type OrderRequest } from '@meridian/contracts';
-import { createLogger, systemClock, uuidv7 } from '@meridian/core';
+import { type OrderRequest } from '@meridian/contracts';
+import { createLogger, systemClock } from '@meridian/core';
 import { appendRiskLimits, insertOutbox, migrate, openDb, type Db } from '@meridian/db';
 import { PaperExchange, type CreateOrderInput, type ExchangeOrder } from '@meridian/execution';
 import { BullMqQueue, OutboxRelay, listenForOutbox } from '@meridian/queue';
 import { signOrder } from '@meridian/risk';
-import { freshPgDatabase, probePostgres, probeRedis } from '@meridian/test/support';
+import { freshPgDatabase, probePostgres, probeRedis, freshOrderRequest } from '@meridian/test/support';
 import { ExecutorService } from '../apps/executor/src/executor-service.ts';
 import { PAPER_MARKETS } from '../apps/executor/src/exchange-factory.ts';
 import { percentile, type BenchResult } from './bench-result.ts';
@@ -35,20 +35,7 @@ class TimedPaper extends PaperExchange {
 function request(): OrderRequest {
   const now = Date.now();
   return signOrder(
-    {
-      schemaVersion: SCHEMA_VERSION,
-      orderId: uuidv7(),
-      decisionId: uuidv7(),
-      exchange: 'paper',
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'market',
-      quantity: 0.001,
-      limitPrice: null,
-      stopPrice: null,
-      reduceOnly: false,
-      createdAt: now,
-    },
+    freshOrderRequest({ quantity: 0.001, createdAt: now }),
     KEY,
     1,
     now + 600_000,

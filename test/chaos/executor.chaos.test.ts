@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { SCHEMA_VERSION, isTerminalStatus, type OrderRequest, type OrderStatus } from '@meridian/contracts';
-import { createLogger, uuidv7 } from '@meridian/core';
+import { isTerminalStatus, type OrderRequest, type OrderStatus } from '@meridian/contracts';
+import { createLogger } from '@meridian/core';
 import { appendRiskLimits, insertOutbox, migrate, openDb, type Db } from '@meridian/db';
 import { BullMqQueue, OutboxRelay } from '@meridian/queue';
 import { signOrder } from '@meridian/risk';
-import { freshPgDatabase, probePostgres, probeRedis } from '@meridian/test/support';
+import { freshPgDatabase, probePostgres, probeRedis, freshOrderRequest } from '@meridian/test/support';
 import { startFakeServer, type FakeServer } from '../fake-binance/fake-server.ts';
 import { marketDataRoutes } from '../fake-binance/market-data-routes.ts';
 import { FAKE_BINANCE_API_KEY, FAKE_BINANCE_SECRET, tradingRoutes, type FakeTrading } from '../fake-binance/trading.ts';
@@ -80,20 +80,7 @@ describe.skipIf(!pg.ok || !redis.ok)(`executor chaos: 500 orders, 20% faults, 3Ã
     const now = Date.now();
     const approved: OrderRequest[] = Array.from({ length: N }, (_, i) =>
       signOrder(
-        {
-          schemaVersion: SCHEMA_VERSION,
-          orderId: uuidv7(),
-          decisionId: uuidv7(),
-          exchange: 'binance',
-          symbol: 'BTC/USDT',
-          side: i % 2 === 0 ? 'buy' : 'sell',
-          type: 'market',
-          quantity: 0.001,
-          limitPrice: null,
-          stopPrice: null,
-          reduceOnly: false,
-          createdAt: now,
-        },
+        freshOrderRequest({ exchange: 'binance', side: i % 2 === 0 ? 'buy' : 'sell', quantity: 0.001, createdAt: now }),
         SIGNING,
         1,
         now + 15 * 60_000,

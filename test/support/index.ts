@@ -1,2 +1,3 @@
 export * from './services.ts';
 export * from './cli.ts';
+export * from './orders.ts';

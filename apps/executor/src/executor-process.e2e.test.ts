@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { SCHEMA_VERSION, type OrderRequest, type OrderStatus } from '@meridian/contracts';
-import { uuidv7 } from '@meridian/core';
+import { type OrderRequest, type OrderStatus } from '@meridian/contracts';
 import { appendRiskLimits, getOrder, insertOutbox, migrate, openDb, type Db } from '@meridian/db';
 import { signOrder } from '@meridian/risk';
-import { freshPgDatabase, probePostgres, probeRedis } from '@meridian/test/support';
+import { freshPgDatabase, probePostgres, probeRedis, freshOrderRequest } from '@meridian/test/support';
 import type { FakeServer } from '../../../test/fake-binance/fake-server.ts';
 import { FAKE_BINANCE_API_KEY, FAKE_BINANCE_SECRET, startFakeBinanceWithTrading } from '../../../test/fake-binance/trading.ts';
 import { spawnExecutor } from '../../../test/chaos/executor-harness.ts';
@@ -55,20 +54,7 @@ describe.skipIf(!pg.ok || !redis.ok)(`executor logs never contain a secret${pg.s
 
   const order = (): OrderRequest =>
     signOrder(
-      {
-        schemaVersion: SCHEMA_VERSION,
-        orderId: uuidv7(),
-        decisionId: uuidv7(),
-        exchange: 'binance',
-        symbol: 'BTC/USDT',
-        side: 'buy',
-        type: 'market',
-        quantity: 0.001,
-        limitPrice: null,
-        stopPrice: null,
-        reduceOnly: false,
-        createdAt: Date.now(),
-      },
+      freshOrderRequest({ exchange: 'binance', quantity: 0.001 }),
       { keyId: 'k1', key: SIGNING_KEY },
       1,
       Date.now() + 120_000,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, type OrderRequest } from '@meridian/contracts';
-import { createLogger, systemClock, uuidv7 } from '@meridian/core';
+import { type OrderRequest } from '@meridian/contracts';
+import { createLogger, systemClock } from '@meridian/core';
 import { appendRiskLimits, migrate, openDb, transitionTradingState, type Db } from '@meridian/db';
 import type { ExchangeAdapter } from '@meridian/execution';
 import { InProcessQueue } from '@meridian/queue';
@@ -9,6 +9,7 @@ import type { FakeServer } from '../../../test/fake-binance/fake-server.ts';
 import { FAKE_BINANCE_API_KEY, FAKE_BINANCE_SECRET, startFakeBinanceWithTrading, type FakeTrading } from '../../../test/fake-binance/trading.ts';
 import { createExchange } from './exchange-factory.ts';
 import { ExecutorService } from './executor-service.ts';
+import { freshOrderRequest } from '@meridian/test/support';
 
 /**
  * Forged, tampered, expired and unknown-key approvals, and any order while HALTED, are rejected by the executor
@@ -42,21 +43,7 @@ const orderEndpointCalls = () => server.log.filter((e) => e.path === '/api/v3/or
 
 function signed(over: Partial<OrderRequest> = {}, expiresAt = Date.now() + 60_000, key = KEY): OrderRequest {
   return signOrder(
-    {
-      schemaVersion: SCHEMA_VERSION,
-      orderId: uuidv7(),
-      decisionId: uuidv7(),
-      exchange: 'binance',
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'market',
-      quantity: 0.001,
-      limitPrice: null,
-      stopPrice: null,
-      reduceOnly: false,
-      createdAt: Date.now(),
-      ...over,
-    },
+    freshOrderRequest({ exchange: 'binance', quantity: 0.001, ...over }),
     key,
     1,
     expiresAt,

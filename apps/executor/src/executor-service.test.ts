@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, type OrderRequest } from '@meridian/contracts';
-import { createLogger, systemClock, uuidv7, SimulatedClock } from '@meridian/core';
+import { type OrderRequest } from '@meridian/contracts';
+import { createLogger, systemClock, SimulatedClock } from '@meridian/core';
 import {
   appendRiskLimits,
   getOutboxEntry,
@@ -25,6 +25,7 @@ import { InProcessQueue, OutboxRelay } from '@meridian/queue';
 import { signOrder } from '@meridian/risk';
 import { PAPER_MARKETS } from './exchange-factory.ts';
 import { ExecutorService } from './executor-service.ts';
+import { freshOrderRequest } from '@meridian/test/support';
 
 const KEY = { keyId: 'k1', key: 'executor-test-signing-key-0123456789abcdef' };
 const VERIFY = { k1: KEY.key };
@@ -95,23 +96,7 @@ async function setState(to: 'ACTIVE' | 'REDUCING' | 'HALTED'): Promise<void> {
   await transitionTradingState(db, { to, reason: `test sets ${to}`, actor: 'test', at: Date.now() });
 }
 
-function unsigned(over: Partial<OrderRequest> = {}): Omit<OrderRequest, 'approval'> {
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    orderId: uuidv7(),
-    decisionId: uuidv7(),
-    exchange: 'paper',
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'market',
-    quantity: 0.01,
-    limitPrice: null,
-    stopPrice: null,
-    reduceOnly: false,
-    createdAt: Date.now(),
-    ...over,
-  };
-}
+const unsigned = (over: Partial<OrderRequest> = {}): Omit<OrderRequest, 'approval'> => freshOrderRequest(over);
 const signed = (over: Partial<OrderRequest> = {}, opts: { limitsVersion?: number; expiresAt?: number; key?: typeof KEY } = {}): OrderRequest =>
   signOrder(unsigned(over), opts.key ?? KEY, opts.limitsVersion ?? 1, opts.expiresAt ?? Date.now() + 60_000);
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, type OrderRequest } from '@meridian/contracts';
-import { uuidv7 } from '@meridian/core';
+import { type OrderRequest } from '@meridian/contracts';
 import { getOutboxEntry, getPosition, insertOutbox, transitionTradingState, listExecutionReports, listFills, listOrderTransitions, migrate, openDb, type Db } from '@meridian/db';
 import type { ExchangeOrder } from './exchange-adapter.ts';
 import { OrderStore } from './order-store.ts';
+import { freshOrderRequest } from '@meridian/test/support';
 
 let db: Db;
 let store: OrderStore;
@@ -18,18 +18,7 @@ afterAll(async () => db?.close());
 
 function request(over: Partial<OrderRequest> = {}): OrderRequest {
   return {
-    schemaVersion: SCHEMA_VERSION,
-    orderId: uuidv7(),
-    decisionId: uuidv7(),
-    exchange: 'paper',
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'market',
-    quantity: 0.5,
-    limitPrice: null,
-    stopPrice: null,
-    reduceOnly: false,
-    createdAt: T0,
+    ...freshOrderRequest({ quantity: 0.5, createdAt: T0 }),
     approval: { keyId: 'k1', limitsVersion: 1, expiresAt: T0 + 60_000, signature: 'a'.repeat(64) },
     ...over,
   };

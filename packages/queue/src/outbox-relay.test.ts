@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, type OrderRequest } from '@meridian/contracts';
+import { type OrderRequest } from '@meridian/contracts';
 import { SimulatedClock, uuidv7 } from '@meridian/core';
 import { getOutboxEntry, insertOutbox, migrate, openDb, type Db } from '@meridian/db';
 import { InProcessQueue } from './in-process-queue.ts';
 import { orderRequestJob } from './jobs.ts';
 import { OutboxRelay } from './outbox-relay.ts';
+import { freshOrderRequest } from '@meridian/test/support';
 
 let db: Db;
 const T0 = Date.UTC(2024, 0, 1);
@@ -16,21 +17,7 @@ beforeAll(async () => {
 afterAll(async () => db?.close());
 
 function request(): OrderRequest {
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    orderId: uuidv7(),
-    decisionId: uuidv7(),
-    exchange: 'paper',
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'market',
-    quantity: 0.01,
-    limitPrice: null,
-    stopPrice: null,
-    reduceOnly: false,
-    createdAt: T0,
-    approval: { keyId: 'k1', limitsVersion: 1, expiresAt: T0 + 60_000, signature: 'b'.repeat(64) },
-  };
+  return { ...freshOrderRequest({ createdAt: T0 }), approval: { keyId: 'k1', limitsVersion: 1, expiresAt: T0 + 60_000, signature: 'b'.repeat(64) } };
 }
 
 async function clearOutbox(): Promise<void> {
