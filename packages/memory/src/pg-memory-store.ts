@@ -1,6 +1,5 @@
-import type { Timeframe } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
-import { type Db, recalledMemoryFromRow, vectorParam } from '@meridian/db';
+import { type Db, type RecalledMemoryRow, recalledMemoryFromRow, vectorParam } from '@meridian/db';
 import type { MemoryKey, MemoryStore, Outcome, RecallOptions, Situation, StoreResult } from './memory-store.ts';
 import { checkOutcome, checkRecall, checkSituation, keyString, memoryId, toRecall } from './memory-validation.ts';
 import type { MemoryRecall } from '@meridian/contracts';
@@ -88,19 +87,9 @@ export const DEFAULT_EXACT_COST_RATIO = { series: 25, global: 25 } as const;
 /** Feature versions with an HNSW index on the server (migration 0003): version → dimension. */
 const HNSW_INDEXED: ReadonlyMap<number, number> = new Map([[1, 32]]);
 
-interface RecallRow {
-  id: string;
-  exchange: string;
-  symbol: string;
-  timeframe: Timeframe;
-  ts: number;
-  horizon_bars: number;
-  forward_return: number;
-  mfe: number;
-  mae: number;
-  resolved_at: number;
-  distance: number;
-  /** the session's HNSW settings as the statement saw them: "iterative_scan ef_search max_scan_tuples" */
+/** A recall row (db's RecalledMemoryRow) with the session's HNSW settings as the statement saw them, when asked. */
+interface RecallRow extends RecalledMemoryRow {
+  /** "iterative_scan ef_search max_scan_tuples" */
   settings?: string;
 }
 
