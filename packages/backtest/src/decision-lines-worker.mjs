@@ -128,12 +128,12 @@ function str(strings, id) {
 if (!isMainThread && parentPort !== null && workerData?.role === 'meridian-decision-lines') {
   const port = parentPort;
   const file = /** @type {string} */ (workerData.file);
-  // a new file rather than a truncated one (see StreamingFileWriter); regular files only
+  // a new file rather than a truncated one: ext4 (auto_da_alloc) flushes a truncated-and-rewritten file to disk
+  // on close, seconds for a GB-sized decisions.jsonl in a re-used --out; regular files only (never a device or pipe)
   if (lstatSync(file, { throwIfNoEntry: false })?.isFile() === true) unlinkSync(file);
   const fd = openSync(file, 'w');
   const buf = Buffer.allocUnsafe(4 << 20);
   let used = 0;
-  let bytes = 0;
   /** @type {Map<number, KeySet>} */
   const keySets = new Map();
   /** @type {string[]} */
@@ -141,7 +141,6 @@ if (!isMainThread && parentPort !== null && workerData?.role === 'meridian-decis
   const flush = () => {
     let off = 0;
     while (off < used) off += writeSync(fd, buf, off, used - off);
-    bytes += used;
     used = 0;
   };
   /** the batch's bytes as a Buffer, for Buffer#copy (no view object per piece) */
@@ -154,7 +153,6 @@ if (!isMainThread && parentPort !== null && workerData?.role === 'meridian-decis
         if (to - from > buf.length) {
           let off = from;
           while (off < to) off += writeSync(fd, src, off, to - off);
-          bytes += to - from;
           return;
         }
       }
@@ -164,7 +162,8 @@ if (!isMainThread && parentPort !== null && workerData?.role === 'meridian-decis
       if (used + json.length * 3 > buf.length) flush();
       if (json.length * 3 > buf.length) {
         const b = Buffer.from(json, 'utf8');
-        bytes += writeSync(fd, b, 0, b.length - 1);
+        let off = 0;
+        while (off < b.length - 1) off += writeSync(fd, b, off, b.length - 1 - off);
         return;
       }
       // the closing brace is one byte: write it and step back over it
@@ -182,7 +181,7 @@ if (!isMainThread && parentPort !== null && workerData?.role === 'meridian-decis
       } else if (m.type === 'close') {
         flush();
         closeSync(fd);
-        port.postMessage({ type: 'closed', bytes });
+        port.postMessage({ type: 'closed' });
       }
     } catch (e) {
       port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e), code: /** @type {any} */ (e)?.code ?? null });

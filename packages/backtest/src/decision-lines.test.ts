@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DecisionLineSchema, type DecisionLine } from '@meridian/contracts';
-import { exampleDecisionLine } from '@meridian/contracts/fixtures';
+import { decisionLineOf, DecisionLineSchema, type DecisionLine, type DecisionTrace } from '@meridian/contracts';
+import { exampleDecisionLine, exampleDecisionTrace } from '@meridian/contracts/fixtures';
 import { DecisionLinesWriter } from './decision-lines.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'meridian-decision-lines-'));
@@ -167,5 +167,41 @@ describe('DecisionLinesWriter', () => {
     const w = new DecisionLinesWriter(path.join(tmp, 'no-such-dir', 'decisions.jsonl'));
     w.write(exampleDecisionLine());
     await expect(w.close()).rejects.toThrow(/ENOENT|no such file/);
+  });
+});
+
+describe('a decisions.jsonl line (decisionLineOf + JSON.stringify, what the writer must reproduce)', () => {
+  const traceLine = (t: DecisionTrace) => `${JSON.stringify(decisionLineOf(t))}\n`;
+  const trace = exampleDecisionTrace();
+  it('starts with asOf, leaves out wall-clock timings, the runner and node inputs, and is a valid DecisionLine', () => {
+    const line = traceLine(trace);
+    expect(line.startsWith(`{"asOf":${trace.asOf},`)).toBe(true);
+    expect(line.endsWith('}\n')).toBe(true);
+    for (const gone of ['durationMs', 'runner', '"input"', 'traceId', 'runScope']) expect(line, gone).not.toContain(gone);
+    const parsed = DecisionLineSchema.parse(JSON.parse(line));
+    // every agent output, the memory ids, the verdict and the order request are there
+    const out = (node: string) => trace.nodes.find((n) => n.node === node)!.output as unknown as Record<string, unknown>;
+    expect(parsed.analysis.features).toEqual(out('analysis')['features']);
+    expect(parsed.signal.rationale).toBe(out('signal')['rationale']);
+    expect(parsed.decision.quantity).toBe(out('decision')['quantity']);
+    expect(parsed.recall?.memoryIds).toEqual(trace.recalledMemoryIds);
+    // the signal cites exactly the recalled memories: stated once, in the recall
+    expect(out('signal')['evidence']).toMatchObject({ memoryIds: trace.recalledMemoryIds });
+    expect(parsed.signal.evidence).toEqual({ indicators: (out('signal')['evidence'] as { indicators: unknown }).indicators });
+    expect(parsed.verdict?.checks).toEqual(trace.verdict!.checks);
+    expect(parsed.orderRequest?.approval).toEqual(trace.orderRequest!.approval);
+  });
+  it('the fast and the graph runner write the same bytes; a different timing changes nothing', () => {
+    const fast = { ...trace, runner: 'fast', nodes: trace.nodes.map((n) => ({ ...n, durationMs: n.durationMs + 0.001 })) } as DecisionTrace;
+    expect(traceLine(fast)).toBe(traceLine(trace));
+  });
+  it('keeps the memory evidence when it is not exactly the recall', () => {
+    const nodes = trace.nodes.map((n) => (n.node === 'signal' ? { ...n, output: { ...n.output, evidence: { ...n.output.evidence, memoryIds: n.output.evidence.memoryIds.slice(1) } } } : n));
+    const parsed = DecisionLineSchema.parse(JSON.parse(traceLine({ ...trace, nodes } as DecisionTrace)));
+    expect(parsed.signal.evidence.memoryIds).toEqual(trace.recalledMemoryIds.slice(1));
+    expect(parsed.signal.evidence.memoryStats).not.toBeUndefined();
+  });
+  it('a trace without its decision node cannot be written', () => {
+    expect(() => traceLine({ ...trace, nodes: trace.nodes.filter((n) => n.node !== 'decision') })).toThrow(/lacks the decision node/);
   });
 });

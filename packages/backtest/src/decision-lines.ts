@@ -35,9 +35,8 @@ export class DecisionLinesWriter {
   #keySetId = -1;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
-  #closed: ((bytes: number) => void) | null = null;
+  #closed: (() => void) | null = null;
   #terminating = false;
-  #bytes = 0;
   #batches = 0;
   readonly #quoted = new Map<string, string>();
   /** the writer thread's string table (agent versions, policies, enums, fallback reasons): id by string */
@@ -54,13 +53,12 @@ export class DecisionLinesWriter {
       // the writer needs no loader, and must not inherit one that a worker cannot start with
       execArgv: [],
     });
-    this.#worker.on('message', (m: { type: 'done'; f64: Float64Array; u8: Uint8Array } | { type: 'closed'; bytes: number } | { type: 'error'; message: string; code: string | null }) => {
+    this.#worker.on('message', (m: { type: 'done'; f64: Float64Array; u8: Uint8Array } | { type: 'closed' } | { type: 'error'; message: string; code: string | null }) => {
       if (m.type === 'done') {
         this.#inFlight--;
         this.#spare.push({ f64: m.f64, u8: Buffer.from(m.u8.buffer, m.u8.byteOffset, m.u8.byteLength) });
       } else if (m.type === 'closed') {
-        this.#bytes = m.bytes;
-        this.#closed?.(m.bytes);
+        this.#closed?.();
       } else {
         this.#fail(Object.assign(new Error(`writing decisions.jsonl failed: ${m.message}`), { code: m.code }));
       }
@@ -80,11 +78,6 @@ export class DecisionLinesWriter {
   /** batches handed to the writer thread so far */
   get batches(): number {
     return this.#batches;
-  }
-
-  /** bytes in the file (known once closed) */
-  get bytes(): number {
-    return this.#bytes;
   }
 
   write(l: DecisionLine): void {
@@ -157,7 +150,7 @@ export class DecisionLinesWriter {
     try {
       if (this.#error === null && this.#count > 0) this.#send();
       if (this.#error === null) {
-        const closed = new Promise<number>((r) => (this.#closed = r));
+        const closed = new Promise<void>((r) => (this.#closed = r));
         this.#worker.postMessage({ type: 'close' });
         await Promise.race([closed, this.#failed()]);
       }

@@ -1,5 +1,4 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { decisionLineOf, type DecisionTrace } from '@meridian/contracts';
 import { fmtNum } from './number-format.ts';
 import type { Trade } from './trade-book.ts';
 
@@ -124,14 +123,4 @@ export function writeEquityCsv(file: string, c: EquityCurve): void {
   w.write(`${EQUITY_HEADER}\n`);
   for (let i = 0; i < c.n; i++) w.write(`${isoTime(c.ts[i]!)},${equity(c.equity[i]!)},${cash(c.cash[i]!)},${exposure(c.exposure[i]!)},${drawdown(c.drawdownPct[i]!)}\n`);
   w.close();
-}
-
-/**
- * One line of decisions.jsonl: the run's DecisionTrace as a `DecisionLine` (@meridian/contracts): `asOf` first,
- * each agent's output, the recalled memory ids, the verdict and the order request stated once, without wall-clock
- * timings (they go in aggregate to timing.json) and without which runner ran, so the fast and the graph runner
- * write the same bytes.
- */
-export function traceLine(t: DecisionTrace): string {
-  return `${JSON.stringify(decisionLineOf(t))}\n`;
 }
