@@ -421,6 +421,33 @@ export function runDbSpec(name: string, open: () => Promise<Db>, opts: { skip?: 
         if (!leaked) throw new Error('callback did not run');
         await expectAppError(leaked.query('SELECT 1'), 'INTERNAL');
       });
+
+      it('maintenance: statements share one session outside any transaction, and its settings do not leak', async () => {
+        const t = `maint_${db.kind}_${Date.now()}`;
+        await db.exec(`CREATE TABLE ${t} (v integer)`);
+        try {
+          // CREATE INDEX CONCURRENTLY refuses to run inside a transaction block: it runs here, and
+          // the SET before it applied to the same session (the index's own statement saw 'maint')
+          await db.maintenance([
+            "SET application_name = 'maint'",
+            `CREATE INDEX CONCURRENTLY ${t}_v ON ${t} (v)`,
+            `INSERT INTO ${t} SELECT 1 WHERE current_setting('application_name') = 'maint'`,
+          ]);
+          expect((await db.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0]).toEqual({ n: 1 });
+          expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = '${t}_v'`)).rows[0]!.n).toBe(1);
+          // afterwards: the setting is gone (server: the connection was closed; PGlite: RESET ALL)
+          expect((await db.query<{ a: string }>("SELECT current_setting('application_name') AS a")).rows[0]!.a).not.toBe('maint');
+          // the first failure stops the run and is thrown with its SQLSTATE
+          await expectSqlState(db.maintenance([`INSERT INTO ${t} VALUES (2)`, 'SELECT * FROM no_such_table', `INSERT INTO ${t} VALUES (3)`]), '42P01');
+          expect((await db.query<{ v: number }>(`SELECT v FROM ${t} ORDER BY v`)).rows.map((r) => r.v)).toEqual([1, 2]);
+          // inside a transaction it is refused
+          await db.transaction(async (tx) => {
+            await expectAppError(tx.maintenance(['SELECT 1']), 'INTERNAL');
+          });
+        } finally {
+          await db.exec(`DROP TABLE ${t}`);
+        }
+      });
     });
 
     describe('append-only tables', () => {

@@ -44,6 +44,16 @@ export interface Db {
    */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
 
+  /**
+   * Maintenance statements, run one after another on one connection, each on its own (autocommit, no
+   * transaction block): session settings made by an earlier one (`SET maintenance_work_mem …`) apply to
+   * the later ones, and statements that may not run inside a transaction (`CREATE INDEX CONCURRENTLY`)
+   * can. On a server the connection is closed afterwards, so no setting outlives the call; PGlite's one
+   * connection gets `RESET ALL`. Not allowed inside a transaction (its handle rejects). The first failing
+   * statement stops the run and its error is thrown.
+   */
+  maintenance(statements: readonly string[]): Promise<void>;
+
   /** Close the pool / embedded engine. Idempotent. A transaction handle cannot be closed. */
   close(): Promise<void>;
 

@@ -121,6 +121,18 @@ export class PgliteDb implements Db {
     }
   }
 
+  async maintenance(statements: readonly string[]): Promise<void> {
+    const tx = this.#als.getStore();
+    if (tx?.isOpen) return tx.maintenance(statements);
+    try {
+      for (const sql of statements) await this.#pg.exec(sql);
+    } catch (e) {
+      throw mapDbError(e, this);
+    } finally {
+      await this.#pg.exec('RESET ALL').catch(() => undefined);
+    }
+  }
+
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {

@@ -113,6 +113,25 @@ export class PostgresDb implements Db {
     }
   }
 
+  async maintenance(statements: readonly string[]): Promise<void> {
+    const tx = this.#als.getStore();
+    if (tx?.isOpen) return tx.maintenance(statements);
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (e) {
+      throw mapDbError(e, this);
+    }
+    try {
+      for (const sql of statements) await client.query(sql);
+    } catch (e) {
+      throw mapDbError(e, this);
+    } finally {
+      // destroyed, not returned: its session settings must not reach the pool's next user
+      client.release(true);
+    }
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#pool.end();
     return this.#closing;

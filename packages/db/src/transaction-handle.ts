@@ -89,6 +89,14 @@ export class TransactionHandle implements Db {
     return result;
   }
 
+  maintenance(_statements?: readonly string[]): Promise<void> {
+    return Promise.reject(
+      new AppError('INTERNAL', 'maintenance statements cannot run inside a transaction', {
+        hint: 'call maintenance() on the Db itself, outside transaction()',
+      }),
+    );
+  }
+
   close(): Promise<void> {
     return Promise.reject(new AppError('INTERNAL', 'cannot close a transaction handle; close the Db that opened it'));
   }

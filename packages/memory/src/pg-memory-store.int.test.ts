@@ -400,3 +400,125 @@ describe.skipIf(!probe.ok)(`series indexes created at runtime (migration 0007)${
     expect(await seriesIndexCount(b!, "'fresh'")).toBe(1);
   });
 });
+
+describe.skipIf(!probe.ok)(`time tiers: partial HNSW indexes over the oldest memories (ensureTimeTiers)${probe.skipNote}`, () => {
+  let tmp: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
+  let db: Db | undefined;
+  let times: number[] = [];
+  const set = { timeframe: '5m', horizonBars: 12 } as const;
+  const TIERS = { base: 500, factor: 3 } as const; // 500, 1,500, 4,500 of ~9,000 memories
+  /** the tiers on memories: name → the resolved_at bound of its predicate */
+  const tierBounds = async (): Promise<Map<string, number>> =>
+    new Map(
+      (await db!.query<{ indexname: string; indexdef: string }>("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'memories\\_v1\\_%tier\\_%'")).rows.map((r) => [
+        r.indexname,
+        Number(/resolved_at <= '?(\d+)/.exec(r.indexdef)![1]),
+      ]),
+    );
+  beforeAll(async () => {
+    tmp = await freshPgDatabase('memory_tiers');
+    db = await openDb({ kind: 'postgres', url: tmp.url });
+    await migrate(db);
+    const store = new PgMemoryStore(db, { batchSize: 5000 });
+    for (const batch of syntheticSituations({ symbols: 3, barsPerSymbol: 3300, seed: 11 })) await store.store(batch);
+    await db.exec('ANALYZE memories');
+    times = (await db.query<{ r: number }>('SELECT resolved_at AS r FROM memories WHERE resolved_at IS NOT NULL ORDER BY resolved_at')).rows.map((x) => x.r);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await tmp?.[Symbol.asyncDispose]();
+  });
+
+  it('builds one tier per level up to half the set, bounded by the n-th oldest resolution, once', async () => {
+    expect(times.length).toBeGreaterThan(9000);
+    const store = new PgMemoryStore(db!);
+    const tiers = await store.ensureTimeTiers(set, TIERS);
+    expect(tiers.map((t) => [t.level, t.created])).toEqual([
+      [0, true],
+      [1, true],
+      [2, true],
+    ]);
+    const bounds = await tierBounds();
+    // level j holds the base·factor^j oldest resolved memories (more only when several share the bound's time)
+    for (const [j, size] of [500, 1500, 4500].entries()) {
+      const t = tiers[j]!;
+      expect(bounds.get(t.name)).toBe(times[size - 1]);
+      expect(t.rows).toBe(times.filter((r) => r <= times[size - 1]!).length);
+    }
+    // idempotent: nothing new, the same tiers reported
+    const again = await new PgMemoryStore(db!).ensureTimeTiers(set, TIERS);
+    expect(again.map((t) => [t.name, t.created])).toEqual(tiers.map((t) => [t.name, false]));
+    // a series has tiers of its own (~3,000 memories: 500 and 1,500)
+    const series = await store.ensureTimeTiers({ ...set, exchange: 'synthetic', symbol: 'S1/USDT' }, TIERS);
+    expect(series.map((t) => t.level)).toEqual([0, 1]);
+    expect(series.every((t) => t.name.startsWith('memories_v1_stier_'))).toBe(true);
+  });
+
+  it('the planner walks the smallest tier whose bound covers asOf, and the global index after the last', async () => {
+    await new PgMemoryStore(db!).ensureTimeTiers(set, TIERS);
+    const bounds = [...(await tierBounds())].filter(([n]) => n.startsWith('memories_v1_tier_')).sort((a, b) => a[1] - b[1]);
+    expect(bounds).toHaveLength(3);
+    expect(await hnswPlan(db!, false, bounds[0]![1] - 1)).toContain(`Index Scan using ${bounds[0]![0]} on memories`);
+    expect(await hnswPlan(db!, false, bounds[0]![1] + 1)).toContain(`Index Scan using ${bounds[1]![0]} on memories`);
+    expect(await hnswPlan(db!, false, bounds[2]![1])).toContain(`Index Scan using ${bounds[2]![0]} on memories`);
+    expect(await hnswPlan(db!, false, times.at(-1)!)).toContain('Index Scan using memories_embedding_v1_hnsw');
+  });
+
+  it('recall through the tiers finds ≥ 95% of the exact 10 and never a memory resolved after asOf', async () => {
+    await new PgMemoryStore(db!).ensureTimeTiers(set, TIERS);
+    const viaHnsw = new PgMemoryStore(db!, { exactBelow: 1 });
+    const exact = new PgMemoryStore(db!, { mode: 'exact' });
+    const vectors = [...syntheticSituations({ symbols: 1, barsPerSymbol: 800, seed: 5 })].flat();
+    const rng = new SeededRandom(8);
+    let found = 0;
+    let wanted = 0;
+    for (let i = 0; i < 60; i++) {
+      // asOf among the first 4,500 resolutions: inside the tiers
+      const asOf = times[Math.floor(200 + rng.uniform() * 4300)]!;
+      const o: RecallOptions = { asOf, k: 10, scope: 'all-symbols', exchange: 'synthetic', symbol: 'S0/USDT', timeframe: '5m', featureVersion: FEATURE_VERSION };
+      const v = vectors[Math.floor(rng.uniform() * vectors.length)]!.features;
+      const got = (await viaHnsw.recall(v, o)).neighbours;
+      for (const m of got) expect(m.resolvedAt).toBeLessThanOrEqual(asOf);
+      const want = new Set((await exact.recall(v, o)).neighbours.map((m) => m.memoryId));
+      wanted += want.size;
+      found += got.filter((m) => want.has(m.memoryId)).length;
+    }
+    expect(viaHnsw.paths.hnsw).toBeGreaterThan(50);
+    expect(found / wanted).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('rebuilds a tier whose earlier build failed (an invalid index under its name)', async () => {
+    const store = new PgMemoryStore(db!);
+    const [first] = await store.ensureTimeTiers(set, TIERS);
+    await db!.exec(`DROP INDEX ${first!.name}`);
+    // a concurrent build that fails leaves an INVALID index behind: here a unique one over duplicates
+    await expectRejects(db!.maintenance([`CREATE UNIQUE INDEX CONCURRENTLY ${first!.name} ON memories (timeframe)`]));
+    const invalid = await db!.query<{ valid: boolean }>('SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass($1)', [first!.name]);
+    expect(invalid.rows).toEqual([{ valid: false }]);
+    const tiers = await store.ensureTimeTiers(set, TIERS);
+    expect(tiers[0]).toMatchObject({ name: first!.name, created: true });
+    const def = await db!.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE indexname = $1', [first!.name]);
+    expect(def.rows[0]!.indexdef).toMatch(/USING hnsw/);
+  });
+
+  it('refuses bad options and does nothing on PGlite', async () => {
+    const store = new PgMemoryStore(db!);
+    await expect(store.ensureTimeTiers(set, { base: 0 })).rejects.toThrow(/base must be a positive integer/);
+    await expect(store.ensureTimeTiers(set, { factor: 1 })).rejects.toThrow(/factor must be an integer ≥ 2/);
+    await expect(store.ensureTimeTiers(set, { maintenanceWorkMem: "1GB'; DROP TABLE memories; --" })).rejects.toThrow(/maintenanceWorkMem/);
+    await expect(store.ensureTimeTiers({ ...set, exchange: 'synthetic' })).rejects.toThrow(/both exchange and symbol/);
+    const lite = await openDb({ kind: 'pglite', dataDir: 'memory' });
+    try {
+      await migrate(lite);
+      expect(await new PgMemoryStore(lite).ensureTimeTiers(set)).toEqual([]);
+    } finally {
+      await lite.close();
+    }
+  });
+});
+
+async function expectRejects(p: Promise<unknown>): Promise<void> {
+  let failed = false;
+  await p.catch(() => (failed = true));
+  expect(failed).toBe(true);
+}

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
+import { TIMEFRAME_MS, type Timeframe } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
-import { type Db, type RecalledMemoryRow, recalledMemoryFromRow, vectorParam } from '@meridian/db';
+import { type Db, pgErrorCode, type RecalledMemoryRow, recalledMemoryFromRow, vectorParam } from '@meridian/db';
 import type { MemoryKey, MemoryStore, Outcome, RecallOptions, Situation, StoreResult } from './memory-store.ts';
 import { checkOutcome, checkRecall, checkSituation, keyString, memoryId, toRecall } from './memory-validation.ts';
 import type { MemoryRecall } from '@meridian/contracts';
@@ -98,6 +100,46 @@ const RECALL_COLUMNS = 'id, exchange, symbol, timeframe, ts, horizon_bars, forwa
 /** What a series index (migration 0007) is per: the key without ts. */
 export type SeriesKey = Pick<MemoryKey, 'exchange' | 'symbol' | 'timeframe' | 'featureVersion' | 'horizonBars'>;
 const seriesKey = (k: SeriesKey): string => JSON.stringify([k.exchange, k.symbol, k.timeframe, k.featureVersion, k.horizonBars]);
+
+/**
+ * The memories a time tier is cut from (docs/memory.md, "Time tiers"): one comparable set of feature
+ * version 1 — all symbols of a timeframe and horizon, or (with exchange and symbol) one series.
+ */
+export interface TimeTierSet {
+  readonly timeframe: Timeframe;
+  readonly horizonBars: number;
+  readonly exchange?: string;
+  readonly symbol?: string;
+}
+
+export interface TimeTierOptions {
+  /** memories in the first tier (default 16,384) */
+  readonly base?: number;
+  /** each next tier holds this many times the memories of the one before (default 3) */
+  readonly factor?: number;
+  /** maintenance_work_mem while an index is built (default '1GB': an HNSW graph built in memory is many times faster) */
+  readonly maintenanceWorkMem?: string;
+}
+
+/** One time tier: a partial HNSW index over the set's memories resolved at or before `upto`. */
+export interface TimeTier {
+  readonly name: string;
+  readonly level: number;
+  /** memories in the tier when it was built (the index's reltuples) */
+  readonly rows: number;
+  /** false: it existed before this call */
+  readonly created: boolean;
+}
+
+/** Index-name prefix of a set's time tiers: the set's hash, so every process agrees without a registry. */
+export function timeTierPrefix(set: TimeTierSet): string {
+  const series = set.exchange !== undefined && set.symbol !== undefined;
+  const h = createHash('md5')
+    .update(series ? `${set.exchange}\u001f${set.symbol}\u001f${set.timeframe}\u001f${set.horizonBars}` : `${set.timeframe}\u001f${set.horizonBars}`)
+    .digest('hex')
+    .slice(0, 16);
+  return `memories_v1_${series ? 'stier' : 'tier'}_${h}_`;
+}
 
 /** A Postgres array literal: one bound parameter per column is far cheaper than per-element binding. */
 function numArray(xs: readonly (number | null)[]): string {
@@ -292,6 +334,81 @@ export class PgMemoryStore implements MemoryStore {
     return this.#indexedSeries.size;
   }
 
+  /**
+   * Server Postgres: build the time tiers of a set (docs/memory.md, "Time tiers") that it lacks. A tier is a
+   * partial HNSW index over the set's memories resolved at or before a fixed time: the `base`·`factor`^j
+   * oldest resolved memories when it is built, for every level whose size is at most half the set. A recall
+   * whose asOf is at or before a tier's bound matches only memories in that tier, so the planner can walk
+   * the tier's small graph instead of one where few entries pass the asOf filter — the slow case of filtered
+   * HNSW search (an early asOf). The planner picks the smallest tier the query's WHERE clause implies, by the
+   * index predicate; correctness never depends on a tier existing. Memories resolved later never enter a
+   * tier (its bound is in the past), so tiers only need building as the set grows: `meridian memory build`
+   * calls this after loading. Each index is built with CREATE INDEX CONCURRENTLY (writers are not blocked);
+   * a build another process is running at the same moment, or one that failed earlier (an invalid index,
+   * dropped and rebuilt here), is handled. Returns the set's tiers after the call, smallest first.
+   */
+  async ensureTimeTiers(set: TimeTierSet, options: TimeTierOptions = {}): Promise<TimeTier[]> {
+    if (this.db.kind !== 'postgres') return [];
+    const base = options.base ?? 16_384;
+    const factor = options.factor ?? 3;
+    const mwm = options.maintenanceWorkMem ?? '1GB';
+    if (!Number.isInteger(base) || base < 1) throw new AppError('VALIDATION', `time tier base must be a positive integer, got ${base}`);
+    if (!Number.isInteger(factor) || factor < 2) throw new AppError('VALIDATION', `time tier factor must be an integer ≥ 2, got ${factor}`);
+    if (!/^\d+(kB|MB|GB)$/.test(mwm)) throw new AppError('VALIDATION', `maintenanceWorkMem must look like 512MB or 1GB, got "${mwm}"`);
+    if (TIMEFRAME_MS[set.timeframe] === undefined) throw new AppError('VALIDATION', `unknown timeframe "${set.timeframe}"`);
+    if (!Number.isInteger(set.horizonBars) || set.horizonBars < 1) throw new AppError('VALIDATION', `horizonBars must be a positive integer, got ${set.horizonBars}`);
+    const series = set.exchange !== undefined && set.symbol !== undefined ? ([set.exchange, set.symbol] as const) : null;
+    if ((set.exchange === undefined) !== (set.symbol === undefined)) throw new AppError('VALIDATION', 'a time tier set names both exchange and symbol, or neither');
+    const where = `feature_version = 1 AND timeframe = $1 AND horizon_bars = $2 AND resolved_at IS NOT NULL${series ? ' AND exchange = $3 AND symbol = $4' : ''}`;
+    const params = [set.timeframe, set.horizonBars, ...(series ?? [])];
+    const n = (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM memories WHERE ${where}`, params)).rows[0]?.n ?? 0;
+    const prefix = timeTierPrefix(set);
+    const existing = async () =>
+      new Map(
+        (
+          await this.db.query<{ name: string; valid: boolean; rows: number }>(
+            `SELECT c.relname AS name, i.indisvalid AS valid, c.reltuples::float8 AS rows
+               FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE starts_with(c.relname, $1)`,
+            [prefix],
+          )
+        ).rows.map((r) => [r.name, r]),
+      );
+    const before = await existing();
+    const created = new Set<string>();
+    for (let level = 0, size = base; size <= n / 2 && level < 16; level++, size *= factor) {
+      const name = `${prefix}${level}`;
+      const had = before.get(name);
+      if (had?.valid) continue;
+      // a build that failed or was cancelled leaves an invalid index behind: drop it, then build anew
+      if (had !== undefined) await this.db.maintenance([`DROP INDEX CONCURRENTLY IF EXISTS ${name}`]);
+      const upto = (await this.db.query<{ r: number }>(`SELECT resolved_at AS r FROM memories WHERE ${where} ORDER BY resolved_at OFFSET ${size - 1} LIMIT 1`, params)).rows[0]?.r;
+      if (upto === undefined) break; // rows were removed meanwhile
+      const ddl = (
+        await this.db.query<{ ddl: string }>(
+          `SELECT format('CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON memories USING hnsw ((embedding::vector(32)) vector_l2_ops) '
+                         'WITH (m = 16, ef_construction = 64) WHERE feature_version = 1 AND resolved_at IS NOT NULL '
+                         'AND timeframe = %L AND horizon_bars = %s%s AND resolved_at <= %s',
+                         $1::text, $2::text, $3::int, CASE WHEN $4::text IS NULL THEN '' ELSE format(' AND exchange = %L AND symbol = %L', $4::text, $5::text) END,
+                         $6::bigint) AS ddl`,
+          [name, set.timeframe, set.horizonBars, series?.[0] ?? null, series?.[1] ?? null, upto],
+        )
+      ).rows[0]!.ddl;
+      try {
+        await this.db.maintenance([`SET maintenance_work_mem = '${mwm}'`, ddl]);
+        created.add(name);
+      } catch (e) {
+        // another process created the same tier at the same moment (the catalog's unique name index)
+        const code = pgErrorCode(e);
+        if (code !== '23505' && code !== '42P07') throw e;
+      }
+    }
+    if (created.size > 0) this.#thresholds.clear(); // the threshold depends on the smallest graph a recall can walk
+    return [...(await existing()).values()]
+      .filter((r) => r.valid)
+      .map((r) => ({ name: r.name, level: Number(r.name.slice(prefix.length)), rows: r.rows, created: created.has(r.name) }))
+      .sort((a, b) => a.level - b.level);
+  }
+
   async recall(vector: ArrayLike<number>, o: RecallOptions): Promise<MemoryRecall> {
     const horizonBars = checkRecall(vector, o);
     const dim = HNSW_INDEXED.get(o.featureVersion);
@@ -345,10 +462,7 @@ export class PgMemoryStore implements MemoryStore {
     const hit = this.#thresholds.get(key);
     if (hit && now - hit.at < this.#ttl) return hit.rT;
     this.paths.probes++;
-    const below =
-      this.#exactBelow === 'auto'
-        ? await this.#autoExactBelow(k, series && this.#seriesSearch ? { exchange: series[0], symbol: series[1], timeframe, horizonBars } : null)
-        : this.#exactBelow;
+    const below = this.#exactBelow === 'auto' ? await this.#autoExactBelow(k, timeframe, horizonBars, series) : this.#exactBelow;
     // index-only on memories_scope_idx (same-symbol) or memories_scope_time_idx (all-symbols)
     const r = await this.db.query<{ r: number }>(
       `SELECT resolved_at AS r FROM memories
@@ -365,23 +479,32 @@ export class PgMemoryStore implements MemoryStore {
    * Where exact and HNSW cost the same: an exact scan costs ~c_e per matching row (n = s·N), a
    * filtered HNSW scan ~c_h per visited tuple (≈ k / s); equal at n = √(c_h/c_e · k · N). c_h/c_e ≈ 25
    * from the benchmark (an HNSW tuple is a graph step plus a heap fetch to check the filter).
-   * N is the size of the graph the search walks: the series' own index (migration 0007) for a
-   * same-symbol recall when it exists and has statistics, else the whole table (the global index).
+   * N is the size of the graph a search just above the threshold walks: the scope's smallest time tier
+   * (ensureTimeTiers) when it has one, else the series' own index (migration 0007) for a same-symbol
+   * recall when it exists and has statistics, else the whole table (the global index).
    */
-  async #autoExactBelow(k: number, series: { exchange: string; symbol: string; timeframe: string; horizonBars: number } | null): Promise<number> {
-    const r = await this.db.query<{ n: number | null; series: number | null }>(
-      series === null
-        ? "SELECT reltuples::float8 AS n, NULL::float8 AS series FROM pg_class WHERE oid = 'memories'::regclass"
-        : `SELECT (SELECT reltuples FROM pg_class WHERE oid = 'memories'::regclass)::float8 AS n,
-                  (SELECT c.reltuples FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
-                    WHERE c.oid = to_regclass(quote_ident(memories_series_hnsw_name($1, $2, $3, $4))) AND i.indisvalid)::float8 AS series`,
-      series === null ? [] : [series.exchange, series.symbol, series.timeframe, series.horizonBars],
+  async #autoExactBelow(k: number, timeframe: string, horizonBars: number, series: readonly [string, string] | null): Promise<number> {
+    // the smallest graph a recall just above the threshold can walk: the set's smallest time tier when it
+    // has one, else the series' own index (same-symbol), else the whole table (the global index)
+    const tierPrefix = timeTierPrefix({ timeframe: timeframe as Timeframe, horizonBars, ...(series ? { exchange: series[0], symbol: series[1] } : {}) });
+    const r = await this.db.query<{ n: number | null; series: number | null; tier: number | null }>(
+      `SELECT (SELECT reltuples FROM pg_class WHERE oid = 'memories'::regclass)::float8 AS n,
+              ${
+                series && this.#seriesSearch
+                  ? `(SELECT c.reltuples FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+                       WHERE c.oid = to_regclass(quote_ident(memories_series_hnsw_name($2, $3, $4, $5))) AND i.indisvalid)::float8`
+                  : 'NULL::float8'
+              } AS series,
+              (SELECT min(c.reltuples) FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+                WHERE starts_with(c.relname, $1) AND i.indisvalid AND c.reltuples > 0)::float8 AS tier`,
+      series && this.#seriesSearch ? [tierPrefix, series[0], series[1], timeframe, horizonBars] : [tierPrefix],
     );
     const row = r.rows[0];
+    const viaTier = row !== undefined && row.tier !== null && row.tier > 0;
     const viaSeries = row !== undefined && row.series !== null && row.series > 0;
-    const n = viaSeries ? row.series! : (row?.n ?? -1); // -1: never analysed
+    const n = viaTier ? row.tier! : viaSeries ? row.series! : (row?.n ?? -1); // -1: never analysed
     if (!(n > 0)) return 10_000;
-    const ratio = viaSeries ? this.#ratio.series : this.#ratio.global;
+    const ratio = series && (viaTier || viaSeries) ? this.#ratio.series : this.#ratio.global;
     return Math.min(50_000, Math.max(1000, Math.round(Math.sqrt(ratio * k * n))));
   }
 

@@ -9,13 +9,16 @@ export function registerMemoryCommands(program: Command): void {
 
   memory
     .command('build')
-    .description('build memories from stored candles: one per closed bar after the indicator warm-up, resolved after --horizon bars (idempotent)')
+    .description(
+      'build memories from stored candles: one per closed bar after the indicator warm-up, resolved after --horizon bars (idempotent); on server Postgres, then build the time tiers recall needs (docs/memory.md)',
+    )
     .requiredOption('--symbol <symbol>', 'market, e.g. BTC/USDT')
     .requiredOption('--timeframe <tf>', 'bar size, e.g. 5m')
     .option('--exchange <id>', 'exchange the candles come from', 'binance')
     .option('--horizon <bars>', 'outcome horizon in bars (forward return, MFE, MAE)', '12')
+    .option('--tier-base <n>', 'memories in the first time tier (server Postgres; each next tier holds 3 times more)', '16384')
     .option('--json', 'print the report as JSON')
-    .action(async (o: { symbol: string; timeframe: string; exchange: string; horizon: string; json?: boolean }) => {
+    .action(async (o: { symbol: string; timeframe: string; exchange: string; horizon: string; tierBase: string; json?: boolean }) => {
       const m = await import('@meridian/market');
       const { AppError } = await import('@meridian/core');
       const { loadConfig } = await import('@meridian/config');
@@ -26,14 +29,19 @@ export function registerMemoryCommands(program: Command): void {
       if (!Number.isInteger(horizon) || horizon < 1 || horizon > 10_000) {
         throw new AppError('VALIDATION', `--horizon must be a whole number of bars from 1 to 10000, got "${o.horizon}"`);
       }
+      const tierBase = Number(o.tierBase);
+      if (!Number.isInteger(tierBase) || tierBase < 100) {
+        throw new AppError('VALIDATION', `--tier-base must be a whole number of memories ≥ 100, got "${o.tierBase}"`);
+      }
       const db = await openDb(loadConfig().db, { applicationName: 'meridian memory' });
       try {
         await migrate(db);
         const tty = Boolean(process.stdout.isTTY && process.stderr.isTTY);
         const t0 = performance.now();
+        const store = new PgMemoryStore(db);
         const r = await buildMemories({
           candles: new m.DbCandleStore(db),
-          memory: new PgMemoryStore(db),
+          memory: store,
           key,
           horizonBars: horizon,
           onProgress: tty
@@ -44,11 +52,20 @@ export function registerMemoryCommands(program: Command): void {
             : undefined,
         });
         if (tty) process.stderr.write('\n');
+        // time tiers (server only; nothing on PGlite): for all symbols of this timeframe and horizon, and for this series
+        const set = { timeframe: key.timeframe, horizonBars: horizon };
+        const tierOptions = { base: tierBase };
+        const tiers = [
+          ...(await store.ensureTimeTiers(set, tierOptions)),
+          ...(await store.ensureTimeTiers({ ...set, exchange: key.exchange, symbol: key.symbol }, tierOptions)),
+        ];
+        const timeTiers = { built: tiers.filter((t) => t.created).length, total: tiers.length };
         const secs = (performance.now() - t0) / 1000;
-        if (o.json) return print(JSON.stringify({ ...r, seconds: Number(secs.toFixed(2)) }));
+        if (o.json) return print(JSON.stringify({ ...r, timeTiers, seconds: Number(secs.toFixed(2)) }));
         print(`memory ${r.exchange} ${r.symbol} ${r.timeframe}, feature version ${r.featureVersion}, horizon ${r.horizonBars} bars`);
         print(`  candles ${r.bars} (${r.first === null ? '-' : iso(r.first)} → ${r.last === null ? '-' : iso(r.last)}), warm-up ${r.warmupBars}, situations ${r.situations}`);
         print(`  new memories ${r.inserted}, resolved now ${r.resolved}, awaiting their outcome ${r.unresolved}; ${secs.toFixed(1)} s`);
+        if (db.kind === 'postgres') print(`  time tiers: ${timeTiers.built} built now, ${timeTiers.total} in all (all symbols of ${key.timeframe} and this series)`);
       } finally {
         await db.close();
       }
