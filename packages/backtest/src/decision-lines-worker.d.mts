@@ -10,5 +10,5 @@ export declare function formatLines(
   keySets: Map<number, KeySet>,
   strings: readonly string[],
   count: number,
-  out: { bytes(u8: Uint8Array, from: number, to: number): void; objectOpen(json: string): void },
+  out: { bytes(u8: Uint8Array, from: number, to: number): void; objectOpen(json: string): void; ascii(text: string): void },
 ): void;

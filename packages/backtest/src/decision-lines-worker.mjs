@@ -79,13 +79,15 @@ function fill(f64, p, into) {
  * agentVersion, policy, fallbackReason (-1: null), trend, regime and volatilityState; the key set id and the
  * indicator values (as many as the key set has keys); close; momentum; the number of supports and the
  * supports; the number of resistances and the resistances; featureVersion; the number of features and the
- * features. The pieces follow one another in `u8`.
+ * features; the count of the rest's late numbers and the numbers. The pieces follow one another in `u8`; in the
+ * rest, each late number stands as one \x01 byte (never in JSON text: control characters in strings are escaped)
+ * and is written here, in order, as JSON.stringify would.
  * @param {Float64Array} f64
  * @param {Uint8Array} u8
  * @param {Map<number, KeySet>} keySets by key set id
  * @param {readonly string[]} strings the string table: index = id
  * @param {number} count
- * @param {{ bytes(u8: Uint8Array, from: number, to: number): void; objectOpen(json: string): void }} out
+ * @param {{ bytes(u8: Uint8Array, from: number, to: number): void; objectOpen(json: string): void; ascii(text: string): void }} out
  */
 export function formatLines(f64, u8, keySets, strings, count, out) {
   const a = analysis;
@@ -112,9 +114,21 @@ export function formatLines(f64, u8, keySets, strings, count, out) {
     p = fill(f64, p, a.keyLevels.resistance);
     a.featureVersion = f64[p++];
     p = fill(f64, p, a.features);
+    // the numbers the replay thread left in the rest as \x01 bytes, in text order
+    const late = f64[p++];
+    let lp = p;
+    p += late;
     out.bytes(u8, b, (b += headLen));
     out.objectOpen(JSON.stringify(a)); // without its closing brace: the summary follows
-    out.bytes(u8, b, (b += restLen));
+    const end = b + restLen;
+    for (let left = late; left > 0; left--) {
+      const at = u8.indexOf(1, b);
+      if (at < 0 || at >= end) throw new Error('decision lines: fewer number places than numbers in a line');
+      out.bytes(u8, b, at);
+      out.ascii(num(f64[lp++]));
+      b = at + 1;
+    }
+    out.bytes(u8, b, (b = end));
   }
 }
 
@@ -157,6 +171,10 @@ if (!isMainThread && parentPort !== null && workerData?.role === 'meridian-decis
         }
       }
       used += src.copy(buf, used, from, to);
+    },
+    ascii(/** @type {string} */ text) {
+      if (used + text.length > buf.length) flush();
+      used += buf.latin1Write(text, used);
     },
     objectOpen(/** @type {string} */ json) {
       if (used + json.length * 3 > buf.length) flush();

@@ -48,6 +48,15 @@ const line = fc
       // 0 {indicators}; 1 memory off; 2 other memories cited; 3 an entry with its keys in another order
       shape: fc.nat(3),
     }),
+    // the recall, whose numbers the writer thread formats: 0 none; 1 the contract's shape; 2 its keys in another
+    // order; 3 a stats object with one more key (2 and 3 go through the plain serializer)
+    recall: fc.record({
+      kind: fc.nat(3),
+      k: number,
+      ids: fc.array(fc.uuid(), { maxLength: 25 }),
+      distances: fc.array(number, { maxLength: 25 }),
+      stats: fc.tuple(number, number, number, number, number),
+    }),
   })
   .map((g): DecisionLine => {
     const base = exampleDecisionLine();
@@ -60,8 +69,20 @@ const line = fc
         : sg.shape === 2
           ? { indicators: entries, memoryIds: base.recall!.memoryIds.slice(1), memoryStats: base.recall!.stats }
           : { indicators: entries };
+    const rc = g.recall;
+    const [sn, mean, median, hit, disp] = rc.stats;
+    const stats = { n: sn, meanReturn: mean, medianReturn: median, hitRate: hit, dispersion: disp };
+    const recall =
+      rc.kind === 0
+        ? null
+        : rc.kind === 1
+          ? { scope: 'all-symbols' as const, k: rc.k, memoryIds: rc.ids, distances: rc.distances, stats }
+          : rc.kind === 2
+            ? ({ k: rc.k, scope: 'same-symbol', distances: rc.distances, memoryIds: rc.ids, stats } as unknown as DecisionLine['recall'])
+            : ({ scope: 'same-symbol', k: rc.k, memoryIds: rc.ids, distances: rc.distances, stats: { ...stats, extra: rc.k } } as unknown as DecisionLine['recall']);
     return {
       ...base,
+      recall,
       signal: {
         ...base.signal,
         fallbackReason: sg.fallbackReason,

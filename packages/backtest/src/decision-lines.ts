@@ -17,6 +17,18 @@ import type { DecisionLine } from '@meridian/contracts';
  * Back-pressure: with `maxInFlight` batches unacknowledged, `blocked` is true and the replay awaits `ready()`.
  * The first error of the writer thread is thrown from the next `write`, `ready` or `close`.
  */
+const RECALL_KEYS = ['scope', 'k', 'memoryIds', 'distances', 'stats'] as const;
+const STATS_KEYS = ['n', 'meanReturn', 'medianReturn', 'hitRate', 'dispersion'] as const;
+
+/** true when `o`'s own enumerable keys are exactly `keys`, in that order (JSON.stringify's order) */
+function sameKeys(o: object, keys: readonly string[]): boolean {
+  let i = 0;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k) || k !== keys[i++]) return false;
+  }
+  return i === keys.length && Object.getPrototypeOf(o) === Object.prototype;
+}
+
 export class DecisionLinesWriter {
   readonly #worker: Worker;
   readonly #batchLines: number;
@@ -39,6 +51,8 @@ export class DecisionLinesWriter {
   #terminating = false;
   #batches = 0;
   readonly #quoted = new Map<string, string>();
+  /** the current line's numbers left to the writer thread (#recallText), in text order */
+  readonly #late: number[] = [];
   /** the writer thread's string table (agent versions, policies, enums, fallback reasons): id by string */
   readonly #stringIds = new Map<string, number>();
   #newStrings: string[] = [];
@@ -84,7 +98,9 @@ export class DecisionLinesWriter {
     if (this.#error !== null) throw this.#error;
     const a = l.analysis;
     const head = `{"asOf":${l.asOf},"schemaVersion":${l.schemaVersion},"decisionId":${JSON.stringify(l.decisionId)},"exchange":${this.#q(l.exchange)},"symbol":${this.#q(l.symbol)},"timeframe":${this.#q(l.timeframe)},"outcome":${this.#q(l.outcome)},"analysis":`;
-    const rest = `,"summary":${JSON.stringify(a.summary)}},"recall":${JSON.stringify(l.recall)},"signal":${JSON.stringify(l.signal)},"decision":${JSON.stringify(l.decision)},"verdict":${JSON.stringify(l.verdict)},"orderRequest":${JSON.stringify(l.orderRequest)},"resolution":${JSON.stringify(l.resolution)}}\n`;
+    const late = this.#late;
+    late.length = 0;
+    const rest = `,"summary":${JSON.stringify(a.summary)}},"recall":${this.#recallText(l.recall)},"signal":${JSON.stringify(l.signal)},"decision":${JSON.stringify(l.decision)},"verdict":${JSON.stringify(l.verdict)},"orderRequest":${JSON.stringify(l.orderRequest)},"resolution":${JSON.stringify(l.resolution)}}\n`;
     const maxBytes = (head.length + rest.length) * 3;
     if (this.#b + maxBytes > this.#u8.length) {
       if (this.#count > 0) this.#send();
@@ -96,7 +112,7 @@ export class DecisionLinesWriter {
     const sup = a.keyLevels.support;
     const res = a.keyLevels.resistance;
     const feat = a.features;
-    const need = 2 + 6 + 1 + this.#keys.length + 2 + 1 + sup.length + 1 + res.length + 2 + feat.length + 64;
+    const need = 2 + 6 + 1 + this.#keys.length + 2 + 1 + sup.length + 1 + res.length + 2 + feat.length + 1 + late.length + 64;
     let f = this.#p + need > this.#f64.length ? this.#grow(this.#p + need, this.#p) : this.#f64;
     let p = this.#p;
     const lengthsAt = p;
@@ -113,7 +129,7 @@ export class DecisionLinesWriter {
     let same = true;
     for (const k in ind) {
       if (same && this.#keys[j] !== k) same = false;
-      if (p + 1 + sup.length + 1 + res.length + 2 + feat.length + 2 >= f.length) f = this.#grow(p + need, p);
+      if (p + 1 + sup.length + 1 + res.length + 2 + feat.length + 1 + late.length + 2 >= f.length) f = this.#grow(p + need, p);
       f[p++] = ind[k]!;
       j++;
     }
@@ -128,6 +144,8 @@ export class DecisionLinesWriter {
     f[p++] = a.featureVersion;
     f[p++] = feat.length;
     for (let i = 0; i < feat.length; i++) f[p++] = feat[i]!;
+    f[p++] = late.length;
+    for (let i = 0; i < late.length; i++) f[p++] = late[i]!;
     let n = u8.write(head, b);
     f[lengthsAt] = n;
     b += n;
@@ -137,6 +155,38 @@ export class DecisionLinesWriter {
     this.#b = b;
     this.#p = p;
     if (++this.#count >= this.#batchLines) this.#send();
+  }
+
+  /**
+   * The recall as JSON text with its numbers left to the writer thread: each is a \x01 byte in the text
+   * (a byte JSON text never holds: JSON.stringify escapes control characters inside strings) and its value
+   * appended to `late`. Twenty full-precision distances are most of a recall's formatting cost. Anything but
+   * the contract's shape (keys in its order, numbers where it has numbers) goes through JSON.stringify here.
+   */
+  #recallText(r: DecisionLine['recall']): string {
+    if (r === null) return 'null';
+    const st = r.stats as unknown;
+    if (!sameKeys(r, RECALL_KEYS) || st === null || typeof st !== 'object' || !sameKeys(st, STATS_KEYS)) return JSON.stringify(r);
+    const { scope, k, memoryIds, distances } = r as { scope: unknown; k: unknown; memoryIds: unknown; distances: unknown };
+    const { n, meanReturn, medianReturn, hitRate, dispersion } = st as Record<(typeof STATS_KEYS)[number], unknown>;
+    if (typeof scope !== 'string' || typeof k !== 'number' || !Array.isArray(memoryIds) || !Array.isArray(distances)) return JSON.stringify(r);
+    if (typeof n !== 'number' || typeof meanReturn !== 'number' || typeof medianReturn !== 'number' || typeof hitRate !== 'number' || typeof dispersion !== 'number')
+      return JSON.stringify(r);
+    const late = this.#late;
+    const from = late.length;
+    late.push(k); // in text order: k, the distances, the statistics
+    let ds = '[';
+    for (let i = 0; i < distances.length; i++) {
+      const d: unknown = distances[i];
+      if (typeof d !== 'number') {
+        late.length = from;
+        return JSON.stringify(r);
+      }
+      ds += i === 0 ? '\x01' : ',\x01';
+      late.push(d);
+    }
+    late.push(n, meanReturn, medianReturn, hitRate, dispersion);
+    return `{"scope":${this.#q(scope)},"k":\x01,"memoryIds":${JSON.stringify(memoryIds)},"distances":${ds}],"stats":{"n":\x01,"meanReturn":\x01,"medianReturn":\x01,"hitRate":\x01,"dispersion":\x01}}`;
   }
 
   /** resolves once the writer thread has room for another batch (at once when it has) */
