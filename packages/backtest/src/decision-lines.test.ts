@@ -50,6 +50,8 @@ const line = fc
     }),
     // the recall, whose numbers the writer thread formats: 0 none; 1 the contract's shape; 2 its keys in another
     // order; 3 a stats object with one more key (2 and 3 go through the plain serializer)
+    // the decision, written field by field: 0 as the contract has it; 1 a price left null; 2 its keys in another order
+    decision: fc.record({ kind: fc.nat(2), quantity: number, price: number, rationale: text, fallbackReason: fc.option(text) }),
     recall: fc.record({
       kind: fc.nat(3),
       k: number,
@@ -80,8 +82,18 @@ const line = fc
           : rc.kind === 2
             ? ({ k: rc.k, scope: 'same-symbol', distances: rc.distances, memoryIds: rc.ids, stats } as unknown as DecisionLine['recall'])
             : ({ scope: 'same-symbol', k: rc.k, memoryIds: rc.ids, distances: rc.distances, stats: { ...stats, extra: rc.k } } as unknown as DecisionLine['recall']);
+    const dg = g.decision;
+    const baseDecision = { ...base.decision, quantity: dg.quantity, referencePrice: dg.price, rationale: dg.rationale, fallbackReason: dg.fallbackReason };
+    const { agentVersion, ...afterVersion } = baseDecision;
+    const decision =
+      dg.kind === 0
+        ? baseDecision
+        : dg.kind === 1
+          ? { ...baseDecision, stopPrice: null, targetPrice: null }
+          : ({ ...afterVersion, agentVersion } as DecisionLine['decision']);
     return {
       ...base,
+      decision,
       recall,
       signal: {
         ...base.signal,

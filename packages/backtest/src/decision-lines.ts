@@ -18,7 +18,70 @@ import type { DecisionLine } from '@meridian/contracts';
  * The first error of the writer thread is thrown from the next `write`, `ready` or `close`.
  */
 const RECALL_KEYS = ['scope', 'k', 'memoryIds', 'distances', 'stats'] as const;
+
+/**
+ * How a field of a fixed-shape agent message is written: `num` a number (left to the writer thread) or null;
+ * `word` a short string that repeats bar after bar (memoised JSON text) or null; `text` any string (JSON.stringify);
+ * `evidence` the signal's evidence.
+ */
+type FieldKind = 'num' | 'word' | 'text' | 'evidence';
+interface Shape {
+  readonly keys: readonly string[];
+  readonly kinds: readonly FieldKind[];
+  /** the JSON text before each value: `{"key":` for the first, `,"key":` for the others */
+  readonly prefixes: readonly string[];
+}
+function shape(fields: readonly (readonly [string, FieldKind])[]): Shape {
+  return {
+    keys: fields.map(([k]) => k),
+    kinds: fields.map(([, t]) => t),
+    prefixes: fields.map(([k], i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`),
+  };
+}
+/** a decision line's signal: SignalProposal without the subject fields (contracts' DecisionLineSchema) */
+const SIGNAL = shape([
+  ['agentVersion', 'word'],
+  ['policy', 'word'],
+  ['fallbackReason', 'text'],
+  ['direction', 'word'],
+  ['strength', 'num'],
+  ['confidence', 'num'],
+  ['entry', 'num'],
+  ['stop', 'num'],
+  ['target', 'num'],
+  ['horizonBars', 'num'],
+  ['evidence', 'evidence'],
+  ['rationale', 'text'],
+]);
+/** a decision line's decision: TradeDecision without the subject fields and the decision id */
+const DECISION = shape([
+  ['agentVersion', 'word'],
+  ['policy', 'word'],
+  ['fallbackReason', 'text'],
+  ['action', 'word'],
+  ['side', 'word'],
+  ['quantity', 'num'],
+  ['orderType', 'word'],
+  ['limitPrice', 'num'],
+  ['stopPrice', 'num'],
+  ['targetPrice', 'num'],
+  ['referencePrice', 'num'],
+  ['confidence', 'num'],
+  ['rationale', 'text'],
+]);
+const EVIDENCE_ENTRY = shape([
+  ['name', 'word'],
+  ['value', 'num'],
+  ['reading', 'word'],
+]);
+const EVIDENCE_KEYS = ['indicators'] as const;
+const EVIDENCE_MEMORY_KEYS = ['indicators', 'memoryIds', 'memoryStats'] as const;
 const STATS_KEYS = ['n', 'meanReturn', 'medianReturn', 'hitRate', 'dispersion'] as const;
+
+/** JSON text of a value that is written as a property value (not left out), else null */
+function jsonOf(v: unknown): string | null {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol' ? null : (JSON.stringify(v) ?? null);
+}
 
 /** true when `o`'s own enumerable keys are exactly `keys`, in that order (JSON.stringify's order) */
 function sameKeys(o: object, keys: readonly string[]): boolean {
@@ -100,7 +163,7 @@ export class DecisionLinesWriter {
     const head = `{"asOf":${l.asOf},"schemaVersion":${l.schemaVersion},"decisionId":${JSON.stringify(l.decisionId)},"exchange":${this.#q(l.exchange)},"symbol":${this.#q(l.symbol)},"timeframe":${this.#q(l.timeframe)},"outcome":${this.#q(l.outcome)},"analysis":`;
     const late = this.#late;
     late.length = 0;
-    const rest = `,"summary":${JSON.stringify(a.summary)}},"recall":${this.#recallText(l.recall)},"signal":${JSON.stringify(l.signal)},"decision":${JSON.stringify(l.decision)},"verdict":${JSON.stringify(l.verdict)},"orderRequest":${JSON.stringify(l.orderRequest)},"resolution":${JSON.stringify(l.resolution)}}\n`;
+    const rest = `,"summary":${JSON.stringify(a.summary)}},"recall":${this.#recallText(l.recall)},"signal":${this.#shaped(l.signal, SIGNAL)},"decision":${this.#shaped(l.decision, DECISION)},"verdict":${JSON.stringify(l.verdict)},"orderRequest":${JSON.stringify(l.orderRequest)},"resolution":${JSON.stringify(l.resolution)}}\n`;
     const maxBytes = (head.length + rest.length) * 3;
     if (this.#b + maxBytes > this.#u8.length) {
       if (this.#count > 0) this.#send();
@@ -187,6 +250,72 @@ export class DecisionLinesWriter {
     }
     late.push(n, meanReturn, medianReturn, hitRate, dispersion);
     return `{"scope":${this.#q(scope)},"k":\x01,"memoryIds":${JSON.stringify(memoryIds)},"distances":${ds}],"stats":{"n":\x01,"meanReturn":\x01,"medianReturn":\x01,"hitRate":\x01,"dispersion":\x01}}`;
+  }
+
+  /**
+   * A fixed-shape agent message (the signal, the decision) as JSON text with its numbers left to the writer
+   * thread, as #recallText does; JSON.stringify (on this thread) for anything but the shape's keys in its order
+   * with the value types it expects.
+   */
+  #shaped(o: object | null, sh: Shape): string {
+    const late = this.#late;
+    const from = late.length;
+    const text = o === null ? null : this.#fields(o, sh);
+    if (text !== null) return text;
+    late.length = from;
+    return JSON.stringify(o);
+  }
+
+  /** `o` written field by field after `sh`, or null when it does not have that shape */
+  #fields(o: object, sh: Shape): string | null {
+    if (!sameKeys(o, sh.keys)) return null;
+    const rec = o as Record<string, unknown>;
+    let s = '';
+    for (let i = 0; i < sh.keys.length; i++) {
+      const v = rec[sh.keys[i]!];
+      let t: string | null;
+      switch (sh.kinds[i]!) {
+        case 'num':
+          if (typeof v === 'number') {
+            this.#late.push(v);
+            t = '\x01';
+          } else t = v === null ? 'null' : null;
+          break;
+        case 'word':
+          t = typeof v === 'string' ? this.#q(v) : v === null ? 'null' : null;
+          break;
+        case 'text':
+          t = typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : null;
+          break;
+        case 'evidence':
+          t = v !== null && typeof v === 'object' ? this.#evidence(v) : null;
+          break;
+      }
+      if (t === null) return null;
+      s += sh.prefixes[i]! + t;
+    }
+    return `${s}}`;
+  }
+
+  /** the signal's evidence: indicator entries field by field, memory ids and statistics (when there) as JSON */
+  #evidence(e: object): string | null {
+    const withMemory = sameKeys(e, EVIDENCE_MEMORY_KEYS);
+    if (!withMemory && !sameKeys(e, EVIDENCE_KEYS)) return null;
+    const { indicators, memoryIds, memoryStats } = e as { indicators: unknown; memoryIds?: unknown; memoryStats?: unknown };
+    if (!Array.isArray(indicators)) return null;
+    let s = '{"indicators":[';
+    for (let i = 0; i < indicators.length; i++) {
+      const x: unknown = indicators[i];
+      const t = x !== null && typeof x === 'object' ? this.#fields(x, EVIDENCE_ENTRY) : null;
+      if (t === null) return null;
+      s += i === 0 ? t : `,${t}`;
+    }
+    if (!withMemory) return `${s}]}`;
+    // JSON.stringify leaves out a key whose value it cannot write: leave such evidence to it whole
+    const ids = jsonOf(memoryIds);
+    const stats = jsonOf(memoryStats);
+    if (ids === null || stats === null) return null;
+    return `${s}],"memoryIds":${ids},"memoryStats":${stats}}`;
   }
 
   /** resolves once the writer thread has room for another batch (at once when it has) */
