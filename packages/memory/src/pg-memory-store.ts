@@ -379,8 +379,13 @@ export class PgMemoryStore implements MemoryStore {
       const name = `${prefix}${level}`;
       const had = before.get(name);
       if (had?.valid) continue;
-      // a build that failed or was cancelled leaves an invalid index behind: drop it, then build anew
-      if (had !== undefined) await this.db.maintenance([`DROP INDEX CONCURRENTLY IF EXISTS ${name}`]);
+      if (had !== undefined) {
+        // invalid: another process is building it right now (leave it to that one), or a build failed or was
+        // cancelled and left it behind (drop it, then build anew)
+        const building = await this.db.query('SELECT 1 FROM pg_stat_progress_create_index WHERE index_relid = to_regclass($1)', [name]);
+        if (building.rowCount > 0) continue;
+        await this.db.maintenance([`DROP INDEX CONCURRENTLY IF EXISTS ${name}`]);
+      }
       const upto = (await this.db.query<{ r: number }>(`SELECT resolved_at AS r FROM memories WHERE ${where} ORDER BY resolved_at OFFSET ${size - 1} LIMIT 1`, params)).rows[0]?.r;
       if (upto === undefined) break; // rows were removed meanwhile
       const ddl = (
