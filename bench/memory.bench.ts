@@ -1,5 +1,5 @@
 import type { Db } from '@meridian/db';
-import type { Situation } from '@meridian/memory';
+import type { PgMemoryStore, Situation } from '@meridian/memory';
 import type { BenchResult } from './bench-result.ts';
 import { percentile } from './bench-result.ts';
 
@@ -46,7 +46,7 @@ export interface BenchDb {
 const BENCH_SET = { timeframe: '5m', horizonBars: 12 } as const;
 
 /** The time tiers of the all-symbols set and of every series (what `meridian memory build` builds for each). */
-async function ensureBenchTiers(store: import('@meridian/memory').PgMemoryStore, symbols: number) {
+async function ensureBenchTiers(store: PgMemoryStore, symbols: number) {
   const { syntheticSymbol } = await import('@meridian/memory');
   const out = [...(await store.ensureTimeTiers(BENCH_SET))];
   for (let i = 0; i < symbols; i++) out.push(...(await store.ensureTimeTiers({ ...BENCH_SET, exchange: 'synthetic', symbol: syntheticSymbol(i) })));
