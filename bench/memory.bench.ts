@@ -45,12 +45,9 @@ export interface BenchDb {
 /** The comparable set of the benchmark data: every symbol's 5m memories at horizon 12. */
 const BENCH_SET = { timeframe: '5m', horizonBars: 12 } as const;
 
-/** The time tiers of the all-symbols set and of every series (what `meridian memory build` builds for each). */
-async function ensureBenchTiers(store: PgMemoryStore, symbols: number) {
-  const { syntheticSymbol } = await import('@meridian/memory');
-  const out = [...(await store.ensureTimeTiers(BENCH_SET))];
-  for (let i = 0; i < symbols; i++) out.push(...(await store.ensureTimeTiers({ ...BENCH_SET, exchange: 'synthetic', symbol: syntheticSymbol(i) })));
-  return out;
+/** The time tiers of the all-symbols set (what `meridian memory build` builds; series tiers are not built by default). */
+async function ensureBenchTiers(store: PgMemoryStore) {
+  return store.ensureTimeTiers(BENCH_SET);
 }
 
 /**
@@ -73,13 +70,13 @@ export async function ensureBenchDb(size: BenchSize): Promise<BenchDb> {
     if (exists) {
       const db = await openDb({ kind: 'postgres', url });
       try {
-        const meta = await db.query<{ doc: Omit<BenchDb, 'url' | 'name' | 'insertS' | 'buildS'> & { symbols?: number } }>(
+        const meta = await db.query<{ doc: Omit<BenchDb, 'url' | 'name' | 'insertS' | 'buildS'> }>(
           "SELECT doc FROM bench_meta WHERE complete").catch(() => ({ rows: [] as never[] }));
         if (meta.rows[0]) {
           await migrate(db); // later migrations (new indexes) apply to the reused database
           // and the time tiers, for a database built before they existed (nothing to do otherwise)
           const t = performance.now();
-          const tiers = await ensureBenchTiers(new PgMemoryStore(db), meta.rows[0].doc.symbols ?? 10);
+          const tiers = await ensureBenchTiers(new PgMemoryStore(db));
           const tiersS = tiers.some((x) => x.created) ? (performance.now() - t) / 1000 : 0;
           return { url, name, ...meta.rows[0].doc, insertS: 0, buildS: tiersS, globalS: 0, seriesS: 0, tiersS };
         }
@@ -125,15 +122,15 @@ export async function ensureBenchDb(size: BenchSize): Promise<BenchDb> {
     const globalS = (performance.now() - t) / 1000;
     for (const s of series.values()) await build((tx) => new PgMemoryStore(tx).ensureSeriesIndexes([s]));
     const seriesDone = performance.now();
-    // the time tiers (docs/memory.md "Time tiers") of all symbols and of each series, as `meridian memory build` makes them
-    await ensureBenchTiers(new PgMemoryStore(db), series.size);
+    // the all-symbols time tiers (docs/memory.md "Time tiers"), as `meridian memory build` makes them
+    await ensureBenchTiers(new PgMemoryStore(db));
     const tiersS = (performance.now() - seriesDone) / 1000;
     // VACUUM (outside a transaction) sets the visibility map, so index-only scans skip the heap as
     // they would on a settled table, and gives every index its statistics
     await db.exec('VACUUM ANALYZE memories');
     const buildS = (performance.now() - t) / 1000;
     const seriesS = buildS - globalS - tiersS;
-    const doc = { minTs, maxResolved, memories, symbols: series.size };
+    const doc = { minTs, maxResolved, memories };
     await db.exec('CREATE TABLE bench_meta (complete boolean NOT NULL, doc jsonb NOT NULL)');
     await db.query('INSERT INTO bench_meta VALUES (true, $1::jsonb)', [JSON.stringify(doc)]);
     return { url, name, ...doc, insertS, buildS, globalS, seriesS, tiersS };
@@ -160,8 +157,8 @@ async function adminDb() {
 
 /** Store variants measured at each size: the default first. */
 const VARIANTS: readonly { tag: string; options: Record<string, number | boolean> }[] = [
-  { tag: "default (series indexes, exactBelow 'auto', ef_search 100)", options: {} },
-  { tag: 'ef_search 40', options: { efSearch: 40 } },
+  { tag: "default (series indexes, time tiers, exactBelow 'auto', ef_search 40)", options: {} },
+  { tag: 'ef_search 100 (the default before migration 0008; SET LOCAL per recall)', options: { efSearch: 100 } },
   { tag: 'exactBelow 5,000', options: { exactBelow: 5000 } },
   { tag: 'exactBelow 20,000', options: { exactBelow: 20_000 } },
   { tag: 'HNSW always (exactBelow 1)', options: { exactBelow: 1 } },

@@ -158,7 +158,7 @@ describe.skipIf(!probe.ok)(`filtered recall@10 with the HNSW index, 100,000 memo
     const oneTrip = new PgMemoryStore(db2!);
     const viaDefaults = await oneTrip.recall(v, late());
     expect(oneTrip.paths).toMatchObject({ hnsw: 1, resets: 0 });
-    const other = new PgMemoryStore(db2!, { efSearch: 40 }); // not the database default (100)
+    const other = new PgMemoryStore(db2!, { efSearch: 64 }); // not the database default (40)
     const viaSetLocal = await other.recall(v, late());
     await other.recall(v, late());
     expect(other.paths).toMatchObject({ hnsw: 2, resets: 1 }); // found out once, then always SET LOCAL

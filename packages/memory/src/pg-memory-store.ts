@@ -24,7 +24,7 @@ export type ServerRecallMode = 'hnsw' | 'exact';
 
 export interface PgMemoryStoreOptions {
   readonly mode?: ServerRecallMode;
-  /** hnsw.ef_search: candidate list size per scan step (default 100) */
+  /** hnsw.ef_search: candidate list size per scan step (default 40, the database default since migration 0008) */
   readonly efSearch?: number;
   /** hnsw.max_scan_tuples: how far an iterative scan goes before giving up (default 20,000) */
   readonly maxScanTuples?: number;
@@ -176,7 +176,7 @@ export class PgMemoryStore implements MemoryStore {
   constructor(db: Db, options: PgMemoryStoreOptions = {}) {
     this.db = db;
     this.mode = options.mode ?? 'hnsw';
-    this.#ef = options.efSearch ?? 100;
+    this.#ef = options.efSearch ?? 40;
     this.#maxScan = options.maxScanTuples ?? 20_000;
     this.#now = options.now ?? Date.now;
     this.#batch = options.batchSize ?? 2000;

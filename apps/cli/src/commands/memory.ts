@@ -10,7 +10,7 @@ export function registerMemoryCommands(program: Command): void {
   memory
     .command('build')
     .description(
-      'build memories from stored candles: one per closed bar after the indicator warm-up, resolved after --horizon bars (idempotent); on server Postgres, then build the time tiers recall needs (docs/memory.md)',
+      'build memories from stored candles: one per closed bar after the indicator warm-up, resolved after --horizon bars (idempotent); on server Postgres, then build the all-symbols time tiers recall needs (docs/memory.md)',
     )
     .requiredOption('--symbol <symbol>', 'market, e.g. BTC/USDT')
     .requiredOption('--timeframe <tf>', 'bar size, e.g. 5m')
@@ -52,20 +52,16 @@ export function registerMemoryCommands(program: Command): void {
             : undefined,
         });
         if (tty) process.stderr.write('\n');
-        // time tiers (server only; nothing on PGlite): for all symbols of this timeframe and horizon, and for this series
-        const set = { timeframe: key.timeframe, horizonBars: horizon };
-        const tierOptions = { base: tierBase };
-        const tiers = [
-          ...(await store.ensureTimeTiers(set, tierOptions)),
-          ...(await store.ensureTimeTiers({ ...set, exchange: key.exchange, symbol: key.symbol }, tierOptions)),
-        ];
+        // time tiers (server only; nothing on PGlite) for all symbols of this timeframe and horizon: same-symbol
+        // recall has the series' own index, and more partial indexes cost every recall planning time (docs/memory.md)
+        const tiers = await store.ensureTimeTiers({ timeframe: key.timeframe, horizonBars: horizon }, { base: tierBase });
         const timeTiers = { built: tiers.filter((t) => t.created).length, total: tiers.length };
         const secs = (performance.now() - t0) / 1000;
         if (o.json) return print(JSON.stringify({ ...r, timeTiers, seconds: Number(secs.toFixed(2)) }));
         print(`memory ${r.exchange} ${r.symbol} ${r.timeframe}, feature version ${r.featureVersion}, horizon ${r.horizonBars} bars`);
         print(`  candles ${r.bars} (${r.first === null ? '-' : iso(r.first)} → ${r.last === null ? '-' : iso(r.last)}), warm-up ${r.warmupBars}, situations ${r.situations}`);
         print(`  new memories ${r.inserted}, resolved now ${r.resolved}, awaiting their outcome ${r.unresolved}; ${secs.toFixed(1)} s`);
-        if (db.kind === 'postgres') print(`  time tiers: ${timeTiers.built} built now, ${timeTiers.total} in all (all symbols of ${key.timeframe} and this series)`);
+        if (db.kind === 'postgres') print(`  time tiers: ${timeTiers.built} built now, ${timeTiers.total} in all (all symbols of ${key.timeframe}, horizon ${horizon})`);
       } finally {
         await db.close();
       }
