@@ -1,6 +1,6 @@
 import { SeededRandom } from '@meridian/market';
 import { describe, expect, it } from 'vitest';
-import { HnswIndex, TopK } from './hnsw-index.ts';
+import { HnswIndex, TopK, dist2, dist2Within, qdist, qdistQ } from './hnsw-index.ts';
 
 const DIM = 32;
 
@@ -194,5 +194,66 @@ describe('HnswIndex', () => {
     }
     expect(index.graphSize).toBe(0);
     expect(index.paths).toEqual({ exact: 20, hnsw: 0, fallback: 0 });
+  });
+
+  it('works in dimensions that are not a multiple of 4 or 8 (the word-wise distances end in a partial word)', () => {
+    // 3 and 10: an odd number of words (the last one alone), 13 and 30: a partly padded last word
+    for (const dim of [3, 10, 13, 30]) {
+      const rng = new SeededRandom(dim);
+      const centres = Array.from({ length: 40 }, () => Float32Array.from({ length: dim }, () => rng.uniform() * 2 - 1));
+      const data = Array.from({ length: 5000 }, () => Float32Array.from(centres[Math.floor(rng.uniform() * 40)]!, (x) => x + rng.normal() * 0.15));
+      const index = new HnswIndex(dim, { exactBelow: 500 });
+      data.forEach((v, i) => index.add(v, i));
+      const t = new TopK(10);
+      const e = new TopK(10);
+      let hits = 0;
+      for (const q of data.slice(0, 100)) {
+        index.search(q, Infinity, t);
+        index.searchExact(q, Infinity, e);
+        // what the graph returns is re-ranked exactly: its own distances are exact
+        for (let j = 0; j < t.size; j++) expect(t.dist[j]).toBe(dist2(q, 0, data[t.ids[j]!]!, 0, dim));
+        const want = new Set(ids(e));
+        hits += ids(t).filter((i) => want.has(i)).length;
+      }
+      expect(index.paths.hnsw).toBe(100);
+      expect(hits / 1000).toBeGreaterThanOrEqual(0.95);
+    }
+  });
+});
+
+describe('distance kernels', () => {
+  it('qdistQ (a query expanded to int32, a code read as int32 words) equals qdist in any dimension', () => {
+    const rng = new SeededRandom(5);
+    const code = () => Math.round(rng.uniform() * 254) - 127;
+    for (let d = 1; d <= 40; d++) {
+      const words = Math.ceil(d / 4);
+      for (let r = 0; r < 20; r++) {
+        const a = Int8Array.from({ length: d }, code);
+        // two codes in a word array, the second at word offset `words` (zero padding past d, as in the index)
+        const w = new Int32Array(2 * words);
+        const b = new Int8Array(w.buffer);
+        for (let j = 0; j < d; j++) b[words * 4 + j] = code();
+        const q = new Int32Array(words * 4);
+        q.set(a);
+        expect(qdistQ(q, 0, w, words, words)).toBe(qdist(a, 0, b, words * 4, d));
+      }
+    }
+  });
+
+  it('dist2Within is dist2, bit for bit, unless the sum passes the bound (then it returns a partial sum above it)', () => {
+    const rng = new SeededRandom(6);
+    for (const d of [7, 8, 32]) {
+      for (let r = 0; r < 50; r++) {
+        const a = Float32Array.from({ length: d }, () => rng.normal());
+        const b = Float32Array.from({ length: d }, () => rng.normal());
+        const full = dist2(a, 0, b, 0, d);
+        expect(dist2Within(a, 0, b, 0, d, full)).toBe(full);
+        expect(dist2Within(a, 0, b, 0, d, Infinity)).toBe(full);
+        const bound = full * rng.uniform();
+        const part = dist2Within(a, 0, b, 0, d, bound);
+        expect(part).toBeGreaterThan(bound);
+        expect(part).toBeLessThanOrEqual(full);
+      }
+    }
   });
 });

@@ -2,6 +2,7 @@ import { FEATURE_VERSION } from '@meridian/market';
 import { describe, expect, it } from 'vitest';
 import { InProcessMemoryStore } from './in-process-memory-store.ts';
 import { memoryStoreSpec } from './memory-store-spec.ts';
+import { memoryId } from './memory-validation.ts';
 import { syntheticSituations } from './synthetic-memories.ts';
 
 memoryStoreSpec('InProcessMemoryStore (exact)', async () => ({ store: new InProcessMemoryStore({ index: false }), close: async () => undefined }));
@@ -89,5 +90,45 @@ describe('InProcessMemoryStore HNSW', () => {
     // most inserts took their candidates from the recall made with the same features `horizon` bars earlier
     expect(st!.hintedInserts).toBeGreaterThan(0.8 * (st!.graphSize - 1000));
     expect(hits / total).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('keeps series apart whose names would run together (exchange and symbol may contain the separator)', () => {
+    const store = new InProcessMemoryStore({ index: false });
+    const base = { timeframe: '1m' as const, featureVersion: FEATURE_VERSION, horizonBars: 12 };
+    const f = Array.from({ length: 32 }, () => 0.1);
+    const a = { ...base, exchange: 'x|y', symbol: 'Z', ts: 60_000, features: f, outcome: { forwardReturn: 0.01, mfe: 0.02, mae: -0.01, resolvedAt: 780_000 } };
+    const b = { ...base, exchange: 'x', symbol: 'y|Z', ts: 60_000, features: f, outcome: { forwardReturn: -0.03, mfe: 0.01, mae: -0.04, resolvedAt: 780_000 } };
+    expect(store.storeSync([a, b])).toEqual({ inserted: 2, resolved: 0 });
+    expect(store.size).toBe(2);
+    const o = { asOf: 1e6, k: 5, scope: 'same-symbol' as const, timeframe: '1m' as const, featureVersion: FEATURE_VERSION, horizonBars: 12 };
+    const ra = store.recallSync(f, { ...o, exchange: 'x|y', symbol: 'Z' });
+    const rb = store.recallSync(f, { ...o, exchange: 'x', symbol: 'y|Z' });
+    expect(ra.neighbours.map((m) => [m.exchange, m.symbol, m.forwardReturn, m.memoryId])).toEqual([['x|y', 'Z', 0.01, memoryId(a)]]);
+    expect(rb.neighbours.map((m) => [m.exchange, m.symbol, m.forwardReturn, m.memoryId])).toEqual([['x', 'y|Z', -0.03, memoryId(b)]]);
+    expect(store.recallSync(f, { ...o, scope: 'all-symbols', exchange: 'x', symbol: 'y|Z' }).neighbours).toHaveLength(2);
+  });
+
+  it('stores, resolves and recalls across books in any order: ids are memoryId(key), duplicates are ignored', () => {
+    const store = new InProcessMemoryStore({ index: false });
+    const key = (symbol: string, ts: number) => ({ exchange: 'e', symbol, timeframe: '1m' as const, ts, featureVersion: FEATURE_VERSION, horizonBars: 12 });
+    const f = (x: number) => Array.from({ length: 32 }, () => x);
+    const out = (ts: number, r: number) => ({ forwardReturn: r, mfe: 0.05, mae: -0.05, resolvedAt: ts + 720_000 });
+    // interleaved series: the store's last-book shortcut must not leak one series into another
+    expect(store.storeSync([{ ...key('A', 60_000), features: f(0.1) }, { ...key('B', 60_000), features: f(0.2) }, { ...key('A', 120_000), features: f(0.3) }])).toEqual({ inserted: 3, resolved: 0 });
+    expect(store.storeSync([{ ...key('A', 60_000), features: f(0.9) }])).toEqual({ inserted: 0, resolved: 0 });
+    expect(store.resolveSync([{ ...key('B', 60_000), ...out(60_000, 0.2) }, { ...key('A', 120_000), ...out(120_000, 0.3) }, { ...key('C', 60_000), ...out(60_000, 0.4) }])).toBe(2);
+    expect(store.resolveSync([{ ...key('B', 60_000), ...out(60_000, 0.7) }])).toBe(0); // the first outcome wins
+    expect(store.storeSync([{ ...key('A', 60_000), features: f(0.1), outcome: out(60_000, 0.1) }])).toEqual({ inserted: 0, resolved: 1 });
+    expect(store.size).toBe(3);
+    const o = { asOf: 1e7, k: 5, scope: 'same-symbol' as const, timeframe: '1m' as const, featureVersion: FEATURE_VERSION, horizonBars: 12, exchange: 'e' };
+    const a = store.recallSync(f(0.1), { ...o, symbol: 'A' });
+    expect(a.neighbours.map((m) => [m.ts, m.forwardReturn, m.memoryId])).toEqual([
+      [60_000, 0.1, memoryId(key('A', 60_000))],
+      [120_000, 0.3, memoryId(key('A', 120_000))],
+    ]);
+    expect(store.recallSync(f(0.1), { ...o, symbol: 'B' }).neighbours.map((m) => [m.forwardReturn, m.memoryId])).toEqual([[0.2, memoryId(key('B', 60_000))]]);
+    // the same series again, then another horizon of it: a different comparable set, empty
+    expect(store.recallSync(f(0.1), { ...o, symbol: 'A' })).toEqual(a);
+    expect(store.recallSync(f(0.1), { ...o, symbol: 'A', horizonBars: 6 }).neighbours).toEqual([]);
   });
 });

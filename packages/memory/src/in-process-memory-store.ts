@@ -1,7 +1,8 @@
 import type { MemoryRecall, RecalledMemory, Timeframe } from '@meridian/contracts';
 import { HnswIndex, TopK, type HnswOptions, type HnswPaths } from './hnsw-index.ts';
-import type { MemoryStore, Outcome, RecallOptions, Situation, StoreResult } from './memory-store.ts';
-import { checkOutcome, checkRecall, checkSituation, keyString, memoryId, toRecall } from './memory-validation.ts';
+import { deterministicId } from '@meridian/core';
+import type { MemoryKey, MemoryOutcomeValues, MemoryStore, Outcome, RecallOptions, Situation, StoreResult } from './memory-store.ts';
+import { checkOutcome, checkRecall, checkSituation, keyString, toRecall } from './memory-validation.ts';
 
 export interface InProcessMemoryStoreOptions {
   /**
@@ -15,24 +16,70 @@ export interface InProcessMemoryStoreOptions {
   readonly index?: HnswOptions | false;
 }
 
-interface Entry {
-  readonly ts: number;
-  readonly forwardReturn: number;
-  readonly mfe: number;
-  readonly mae: number;
-  readonly resolvedAt: number;
-  id: string | null;
-}
-
 /** One comparable set: the memories of one series for one (timeframe, feature version, horizon). */
 interface Series {
   readonly exchange: string;
   readonly symbol: string;
   /** creation order in its partition: breaks distance ties between series in all-symbols recall */
   readonly order: number;
+  readonly part: Partition;
   readonly index: HnswIndex;
-  /** by index id (insertion order) */
-  readonly entries: Entry[];
+  /** the resolved memories by index id (insertion order), column by column (no object per memory) */
+  readonly entries: Entries;
+  /** a memory's id is deterministicId(idPrefix + ts + idSuffix), i.e. memoryId(its key) */
+  readonly idPrefix: string;
+  readonly idSuffix: string;
+}
+
+class Entries {
+  ts = new Float64Array(1024);
+  forwardReturn = new Float64Array(1024);
+  mfe = new Float64Array(1024);
+  mae = new Float64Array(1024);
+  resolvedAt = new Float64Array(1024);
+  /** memoryIds, computed on first recall */
+  readonly ids: (string | undefined)[] = [];
+  n = 0;
+
+  push(ts: number, o: MemoryOutcomeValues): void {
+    if (this.n === this.ts.length) {
+      this.ts = grow(this.ts);
+      this.forwardReturn = grow(this.forwardReturn);
+      this.mfe = grow(this.mfe);
+      this.mae = grow(this.mae);
+      this.resolvedAt = grow(this.resolvedAt);
+    }
+    const i = this.n++;
+    this.ts[i] = ts;
+    this.forwardReturn[i] = o.forwardReturn;
+    this.mfe[i] = o.mfe;
+    this.mae[i] = o.mae;
+    this.resolvedAt[i] = o.resolvedAt;
+    this.ids.push(undefined);
+  }
+}
+
+function grow(a: Float64Array): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/**
+ * The memories of one key prefix (exchange, symbol, timeframe, feature version, horizon) by ts:
+ * the unresolved ones with their vectors, the resolved ones' ts; and once one is resolved, its
+ * partition and series. Keyed by ts (a number) instead of a string per memory.
+ */
+interface Book {
+  readonly exchange: string;
+  readonly symbol: string;
+  readonly timeframe: Timeframe;
+  readonly featureVersion: number;
+  readonly horizonBars: number;
+  readonly pending: Map<number, Float32Array>;
+  readonly resolved: Set<number>;
+  part: Partition | null;
+  series: Series | null;
 }
 
 /** The series that may be compared: same timeframe, feature version and horizon. */
@@ -45,10 +92,6 @@ interface Partition {
   readonly list: Series[];
 }
 
-interface Pending {
-  readonly situation: Situation;
-  readonly vec: Float32Array;
-}
 
 /**
  * The memory for the backtest hot path: everything in this process, same contract and same
@@ -63,10 +106,14 @@ interface Pending {
  */
 export class InProcessMemoryStore implements MemoryStore {
   readonly #index: HnswOptions | false;
-  readonly #pending = new Map<string, Pending>();
-  /** keys of resolved memories */
-  readonly #resolved = new Set<string>();
+  readonly #books = new Map<string, Book>();
+  /** the last book used (a backtest writes one series at a time) */
+  #book: Book | null = null;
+  #pendingN = 0;
+  #resolvedN = 0;
   readonly #partitions = new Map<string, Partition>();
+  /** the last same-symbol recall's series and what it was for */
+  #recallSeries: Series | null = null;
   readonly #q = new Float32Array(256);
   /** reused result lists, by k */
   readonly #tops = new Map<number, TopK>();
@@ -77,7 +124,7 @@ export class InProcessMemoryStore implements MemoryStore {
 
   /** memories stored (resolved or not) */
   get size(): number {
-    return this.#pending.size + this.#resolved.size;
+    return this.#pendingN + this.#resolvedN;
   }
 
   /** index statistics per series, for benchmarks and diagnostics */
@@ -110,21 +157,26 @@ export class InProcessMemoryStore implements MemoryStore {
     let resolved = 0;
     for (const s of situations) {
       checkSituation(s);
-      const key = keyString(s);
-      if (this.#resolved.has(key)) continue;
-      const existing = this.#pending.get(key);
-      if (existing) {
+      const b = this.#bookOf(s);
+      const ts = s.ts;
+      if (b.resolved.has(ts)) continue;
+      const existing = b.pending.get(ts);
+      if (existing !== undefined) {
         // stored before without its outcome: fill it in (the first outcome wins, as in Postgres)
         if (s.outcome) {
-          this.#add(key, existing, s.outcome);
+          this.#add(b, ts, existing, s.outcome);
           resolved++;
         }
         continue;
       }
-      const p: Pending = { situation: s, vec: Float32Array.from(s.features) };
+      const vec = new Float32Array(s.features);
       inserted++;
-      if (s.outcome) this.#add(key, p, s.outcome);
-      else this.#pending.set(key, p);
+      if (s.outcome) {
+        this.#add(b, ts, vec, s.outcome);
+      } else {
+        b.pending.set(ts, vec);
+        this.#pendingN++;
+      }
     }
     return { inserted, resolved };
   }
@@ -133,10 +185,10 @@ export class InProcessMemoryStore implements MemoryStore {
     let n = 0;
     for (const o of outcomes) {
       checkOutcome(o);
-      const key = keyString(o);
-      const p = this.#pending.get(key);
-      if (!p) continue; // unknown or already resolved
-      this.#add(key, p, o);
+      const b = this.#bookOf(o);
+      const vec = b.pending.get(o.ts);
+      if (vec === undefined) continue; // unknown or already resolved
+      this.#add(b, o.ts, vec, o);
       n++;
     }
     return n;
@@ -153,20 +205,28 @@ export class InProcessMemoryStore implements MemoryStore {
 
   #recall(vector: ArrayLike<number>, o: RecallOptions, exact: boolean): MemoryRecall {
     const horizonBars = checkRecall(vector, o);
-    const part = this.#partitions.get(partitionKey(o.timeframe, o.featureVersion, horizonBars));
     const neighbours: RecalledMemory[] = [];
+    // the same series as the last same-symbol recall (the backtest's case): no lookups
+    const last = this.#recallSeries;
+    if (o.scope === 'same-symbol' && last !== null && last.symbol === o.symbol && last.exchange === o.exchange) {
+      const p = last.part;
+      if (p.timeframe === o.timeframe && p.featureVersion === o.featureVersion && p.horizonBars === horizonBars) {
+        this.#same(p, last, vector, o, exact, neighbours);
+        return toRecall(o, neighbours);
+      }
+    }
+    const part = this.#partitions.get(partitionKey(o.timeframe, o.featureVersion, horizonBars));
     if (part === undefined) return toRecall(o, neighbours);
     if (vector.length !== part.dim) throw new RangeError(`recall vector has ${vector.length} features, its comparable set has ${part.dim}`);
-    const q = vector.length <= this.#q.length ? this.#q.subarray(0, vector.length) : new Float32Array(vector.length);
-    for (let i = 0; i < vector.length; i++) q[i] = vector[i]!;
-    const top = this.#top(o.k);
     if (o.scope === 'same-symbol' || part.list.length === 1) {
-      const s = o.scope === 'same-symbol' ? part.bySeries.get(`${o.exchange}|${o.symbol}`) : part.list[0];
+      const s = o.scope === 'same-symbol' ? part.bySeries.get(seriesKey(o.exchange, o.symbol)) : part.list[0];
       if (s === undefined) return toRecall(o, neighbours);
-      this.#search(s, q, o.asOf, top, exact);
-      for (let i = 0; i < top.size; i++) neighbours.push(this.#recalled(part, s, s.entries[top.ids[i]!]!, Math.sqrt(top.dist[i]!)));
+      if (o.scope === 'same-symbol') this.#recallSeries = s;
+      this.#same(part, s, vector, o, exact, neighbours);
       return toRecall(o, neighbours);
     }
+    const q = this.#query(vector);
+    const top = this.#top(o.k);
     // all symbols: the k nearest of each series, merged by distance, then series order, then id
     const found: { d: number; s: Series; id: number }[] = [];
     for (const s of part.list) {
@@ -176,9 +236,39 @@ export class InProcessMemoryStore implements MemoryStore {
     found.sort((a, b) => a.d - b.d || a.s.order - b.s.order || a.id - b.id);
     for (let i = 0; i < found.length && i < o.k; i++) {
       const f = found[i]!;
-      neighbours.push(this.#recalled(part, f.s, f.s.entries[f.id]!, Math.sqrt(f.d)));
+      neighbours.push(this.#recalled(part, f.s, f.id, Math.sqrt(f.d)));
     }
     return toRecall(o, neighbours);
+  }
+
+  /** one series' k nearest into neighbours */
+  #same(part: Partition, s: Series, vector: ArrayLike<number>, o: RecallOptions, exact: boolean, neighbours: RecalledMemory[]): void {
+    if (vector.length !== part.dim) throw new RangeError(`recall vector has ${vector.length} features, its comparable set has ${part.dim}`);
+    const q = this.#query(vector);
+    const top = this.#top(o.k);
+    this.#search(s, q, o.asOf, top, exact);
+    for (let i = 0; i < top.size; i++) neighbours.push(this.#recalled(part, s, top.ids[i]!, Math.sqrt(top.dist[i]!)));
+  }
+
+  #query(vector: ArrayLike<number>): Float32Array {
+    const q = vector.length <= this.#q.length ? this.#q.subarray(0, vector.length) : new Float32Array(vector.length);
+    for (let i = 0; i < vector.length; i++) q[i] = vector[i]!;
+    return q;
+  }
+
+  /** the book of a key's (exchange, symbol, timeframe, feature version, horizon) */
+  #bookOf(k: MemoryKey): Book {
+    const b = this.#book;
+    if (b !== null && b.symbol === k.symbol && b.exchange === k.exchange && b.timeframe === k.timeframe && b.featureVersion === k.featureVersion && b.horizonBars === k.horizonBars) return b;
+    // the exchange's length first: exchange and symbol may contain the separator
+    const bk = `${k.exchange.length}|${k.exchange}|${k.symbol}|${k.timeframe}|${k.featureVersion}|${k.horizonBars}`;
+    let book = this.#books.get(bk);
+    if (book === undefined) {
+      book = { exchange: k.exchange, symbol: k.symbol, timeframe: k.timeframe, featureVersion: k.featureVersion, horizonBars: k.horizonBars, pending: new Map(), resolved: new Set(), part: null, series: null };
+      this.#books.set(bk, book);
+    }
+    this.#book = book;
+    return book;
   }
 
   #search(s: Series, q: Float32Array, asOf: number, top: TopK, exact: boolean): void {
@@ -196,45 +286,64 @@ export class InProcessMemoryStore implements MemoryStore {
     return t;
   }
 
-  #recalled(p: Partition, s: Series, e: Entry, distance: number): RecalledMemory {
-    // ids are hashes of the key: computed only for memories that are actually recalled, once
-    e.id ??= memoryId({ exchange: s.exchange, symbol: s.symbol, timeframe: p.timeframe, ts: e.ts, featureVersion: p.featureVersion, horizonBars: p.horizonBars });
+  #recalled(p: Partition, s: Series, i: number, distance: number): RecalledMemory {
+    const e = s.entries;
+    const ts = e.ts[i]!;
+    // ids are hashes of the key (memoryId): computed only for memories that are actually recalled, once
+    let id = e.ids[i];
+    if (id === undefined) id = e.ids[i] = deterministicId(s.idPrefix + ts + s.idSuffix);
     return {
-      memoryId: e.id,
+      memoryId: id,
       exchange: s.exchange,
       symbol: s.symbol,
       timeframe: p.timeframe,
-      ts: e.ts,
+      ts,
       distance,
       horizonBars: p.horizonBars,
-      forwardReturn: e.forwardReturn,
-      mfe: e.mfe,
-      mae: e.mae,
-      resolvedAt: e.resolvedAt,
+      forwardReturn: e.forwardReturn[i]!,
+      mfe: e.mfe[i]!,
+      mae: e.mae[i]!,
+      resolvedAt: e.resolvedAt[i]!,
     };
   }
 
-  #add(key: string, p: Pending, o: { forwardReturn: number; mfe: number; mae: number; resolvedAt: number }): void {
-    const s = p.situation;
-    const pk = partitionKey(s.timeframe, s.featureVersion, s.horizonBars);
-    let part = this.#partitions.get(pk);
-    if (!part) {
-      part = { timeframe: s.timeframe, featureVersion: s.featureVersion, horizonBars: s.horizonBars, dim: p.vec.length, bySeries: new Map(), list: [] };
-      this.#partitions.set(pk, part);
+  #add(b: Book, ts: number, vec: Float32Array, o: MemoryOutcomeValues): void {
+    let part = b.part;
+    if (part === null) {
+      const pk = partitionKey(b.timeframe, b.featureVersion, b.horizonBars);
+      part = this.#partitions.get(pk) ?? null;
+      if (part === null) {
+        part = { timeframe: b.timeframe, featureVersion: b.featureVersion, horizonBars: b.horizonBars, dim: vec.length, bySeries: new Map(), list: [] };
+        this.#partitions.set(pk, part);
+      }
     }
-    if (p.vec.length !== part.dim) throw new RangeError(`memory ${key} has ${p.vec.length} features, its comparable set has ${part.dim}`);
-    const sk = `${s.exchange}|${s.symbol}`;
-    let series = part.bySeries.get(sk);
-    if (series === undefined) {
-      series = { exchange: s.exchange, symbol: s.symbol, order: part.list.length, index: new HnswIndex(part.dim, this.#index), entries: [] };
-      part.bySeries.set(sk, series);
-      part.list.push(series);
+    if (vec.length !== part.dim) throw new RangeError(`memory ${keyString({ ...b, ts })} has ${vec.length} features, its comparable set has ${part.dim}`);
+    b.part = part;
+    let series = b.series;
+    if (series === null) {
+      const sk = seriesKey(b.exchange, b.symbol);
+      series = part.bySeries.get(sk) ?? null;
+      if (series === null) {
+        // memoryId(key) = deterministicId(`memory|${keyString(key)}`), keyString = exchange|symbol|timeframe|ts|featureVersion|horizonBars
+        const idPrefix = `memory|${b.exchange}|${b.symbol}|${b.timeframe}|`;
+        const idSuffix = `|${b.featureVersion}|${b.horizonBars}`;
+        series = { exchange: b.exchange, symbol: b.symbol, order: part.list.length, part, index: new HnswIndex(part.dim, this.#index), entries: new Entries(), idPrefix, idSuffix };
+        part.bySeries.set(sk, series);
+        part.list.push(series);
+      }
+      b.series = series;
     }
-    series.index.add(p.vec, o.resolvedAt);
-    series.entries.push({ ts: s.ts, forwardReturn: o.forwardReturn, mfe: o.mfe, mae: o.mae, resolvedAt: o.resolvedAt, id: null });
-    this.#pending.delete(key);
-    this.#resolved.add(key);
+    series.index.add(vec, o.resolvedAt);
+    series.entries.push(ts, o);
+    if (b.pending.delete(ts)) this.#pendingN--;
+    b.resolved.add(ts);
+    this.#resolvedN++;
   }
+}
+
+/** the exchange's length first: exchange and symbol may contain the separator */
+function seriesKey(exchange: string, symbol: string): string {
+  return `${exchange.length}|${exchange}|${symbol}`;
 }
 
 function partitionKey(tf: string, fv: number, h: number): string {

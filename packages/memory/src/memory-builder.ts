@@ -96,8 +96,14 @@ export class MemoryBuilder {
     const t = i - h;
     if (t >= 0 && this.#ready[t % size] === 1) {
       const c0 = this.#close[t % size]!;
+      const o = this.options;
       outcome = {
-        ...this.#key(this.#closeTime[t % size]!),
+        exchange: o.exchange,
+        symbol: o.symbol,
+        timeframe: o.timeframe,
+        ts: this.#closeTime[t % size]!,
+        featureVersion: o.featureVersion,
+        horizonBars: o.horizonBars,
         forwardReturn: bar.close / c0 - 1,
         mfe: this.#hiVal[this.#hiHead]! / c0 - 1,
         mae: this.#loVal[this.#loHead]! / c0 - 1,
@@ -111,13 +117,12 @@ export class MemoryBuilder {
     this.#closeTime[slot] = closeTime;
     this.#ready[slot] = features === null ? 0 : 1;
     this.#n = i + 1;
-    const situation: Situation | null = features === null ? null : { ...this.#key(closeTime), features: Array.from(features) };
-    return { situation, outcome };
-  }
-
-  #key(ts: number): Omit<Outcome, 'forwardReturn' | 'mfe' | 'mae' | 'resolvedAt'> {
+    if (features === null) return { situation: null, outcome };
     const o = this.options;
-    return { exchange: o.exchange, symbol: o.symbol, timeframe: o.timeframe, ts, featureVersion: o.featureVersion, horizonBars: o.horizonBars };
+    const copy: number[] = [];
+    for (let j = 0; j < features.length; j++) copy.push(features[j]!);
+    const situation: Situation = { exchange: o.exchange, symbol: o.symbol, timeframe: o.timeframe, ts: closeTime, featureVersion: o.featureVersion, horizonBars: o.horizonBars, features: copy };
+    return { situation, outcome };
   }
 
   #pushHigh(i: number, v: number): void {

@@ -18,9 +18,13 @@ export function memoryId(k: MemoryKey): string {
   return deterministicId(`memory|${keyString(k)}`);
 }
 
-/** The subject of an error message, built only when there is an error (it costs more than the checks). */
-type What = string | (() => string);
-const said = (w: What): string => (typeof w === 'string' ? w : w());
+/**
+ * The subject of an error message, built only when there is an error (it costs more than the checks):
+ * a fixed string, or a label and the key it is about (`${label} ${keyString(key)}`). Not a closure: one
+ * per checked memory cost more than the checks too.
+ */
+type What = string | { readonly label: string; readonly key: MemoryKey };
+const said = (w: What): string => (typeof w === 'string' ? w : `${w.label} ${keyString(w.key)}`);
 
 function checkKey(k: MemoryKey, w: What): void {
   if (TIMEFRAME_MS[k.timeframe] !== undefined && Number.isSafeInteger(k.ts) && k.ts >= 0 && Number.isInteger(k.featureVersion) && k.featureVersion >= 1 && Number.isInteger(k.horizonBars) && k.horizonBars >= 1 && k.exchange.length > 0 && k.symbol.length > 0)
@@ -57,14 +61,14 @@ function checkOutcomeValues(o: { forwardReturn: number; mfe: number; mae: number
 }
 
 export function checkSituation(s: Situation): void {
-  const what = (): string => `memory ${keyString(s)}`;
+  const what = { label: 'memory', key: s };
   checkKey(s, what);
   checkVector(s.features, s.featureVersion, what);
   if (s.outcome) checkOutcomeValues(s.outcome, s.ts, what);
 }
 
 export function checkOutcome(o: Outcome): void {
-  const what = (): string => `outcome of ${keyString(o)}`;
+  const what = { label: 'outcome of', key: o };
   checkKey(o, what);
   checkOutcomeValues(o, o.ts, what);
 }
