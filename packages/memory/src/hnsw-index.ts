@@ -1024,30 +1024,8 @@ function grown<T extends Float32Array | Float64Array | Int32Array | Uint32Array 
  * so the same bits as the plain loop, in about half the time.
  */
 export function dist2(a: Float32Array, ao: number, b: Float32Array, bo: number, d: number): number {
+  if ((d & 7) === 0) return dist2Within(a, ao, b, bo, d, Number.POSITIVE_INFINITY);
   let s = 0;
-  if ((d & 7) === 0) {
-    for (let j = 0; j < d; j += 8) {
-      const p = ao + j;
-      const r = bo + j;
-      let x = a[p]! - b[r]!;
-      s += x * x;
-      x = a[p + 1]! - b[r + 1]!;
-      s += x * x;
-      x = a[p + 2]! - b[r + 2]!;
-      s += x * x;
-      x = a[p + 3]! - b[r + 3]!;
-      s += x * x;
-      x = a[p + 4]! - b[r + 4]!;
-      s += x * x;
-      x = a[p + 5]! - b[r + 5]!;
-      s += x * x;
-      x = a[p + 6]! - b[r + 6]!;
-      s += x * x;
-      x = a[p + 7]! - b[r + 7]!;
-      s += x * x;
-    }
-    return s;
-  }
   for (let j = 0; j < d; j++) {
     const x = a[ao + j]! - b[bo + j]!;
     s += x * x;
