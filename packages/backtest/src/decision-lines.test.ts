@@ -130,7 +130,7 @@ describe('DecisionLinesWriter', () => {
     );
   });
 
-  it('a real line (hold, order, memory off) is a valid DecisionLine and byte-identical to the reference', async () => {
+  it('real lines (hold, order, memory off, decisionLineOf a trace) take the deferred path, are valid DecisionLines and byte-identical to the reference', async () => {
     const order = exampleDecisionLine();
     const hold: DecisionLine = {
       ...order,
@@ -140,9 +140,20 @@ describe('DecisionLinesWriter', () => {
       recall: null,
       signal: { ...order.signal, evidence: { ...order.signal.evidence, memoryIds: [], memoryStats: null } },
     };
-    const lines = [order, hold, { ...hold, asOf: hold.asOf + 300_000 }];
-    const text = await written(lines, {});
-    expect(text).toBe(reference(lines));
+    const lines = [order, hold, { ...hold, asOf: hold.asOf + 300_000 }, decisionLineOf(exampleDecisionTrace())];
+    const f = file();
+    const w = new DecisionLinesWriter(f);
+    for (const l of lines) w.write(l);
+    // every recall, signal and decision of these (decisionLineOf's, the contract's shape) had its numbers left
+    // to the writer thread: a field added to, or reordered in, the contract without the writer's shapes fails here
+    expect(w.fallbacks).toBe(0);
+    const { rationale, ...beforeRationale } = hold.decision;
+    const reordered: DecisionLine = { ...hold, decision: { rationale, ...beforeRationale } };
+    w.write(reordered);
+    expect(w.fallbacks).toBe(1);
+    await w.close();
+    const text = readFileSync(f, 'utf8');
+    expect(text).toBe(reference([...lines, reordered]));
     for (const l of text.trimEnd().split('\n')) expect(DecisionLineSchema.safeParse(JSON.parse(l)).success).toBe(true);
   });
 

@@ -1,44 +1,43 @@
 import { Worker } from 'node:worker_threads';
 import type { DecisionLine } from '@meridian/contracts';
+import { DeferredJson, shape } from './deferred-json.ts';
 
-/**
- * Writes decisions.jsonl on a second thread. A line is `JSON.stringify(decisionLine)` + '\n', byte for byte
- * (decision-lines.test.ts proves it against the plain serializer); what moves off the replay thread is
- * turning the analysis report into JSON (indicators, key levels, features — about 60 shortest-decimal
- * conversions per bar, most of the cost of a line) and writing the file:
- *
- * - the replay thread encodes each line as two pieces of UTF-8 JSON text (everything before the analysis
- *   report, everything after it) into a byte buffer, copies the report's numbers into a Float64Array and
- *   sends its short strings (agent version, policy, enums) as ids of a string table;
- * - every `batchLines` lines (or when the bytes are full) the batch goes to the writer thread
- *   (decision-lines-worker.mjs; both buffers are transferred, not copied, and come back for reuse), which
- *   formats the numbers, joins the pieces and writes the lines in order.
- *
- * Back-pressure: with `maxInFlight` batches unacknowledged, `blocked` is true and the replay awaits `ready()`.
- * The first error of the writer thread is thrown from the next `write`, `ready` or `close`.
- */
-const RECALL_KEYS = ['scope', 'k', 'memoryIds', 'distances', 'stats'] as const;
-
-/**
- * How a field of a fixed-shape agent message is written: `num` a number (left to the writer thread) or null;
- * `word` a short string that repeats bar after bar (memoised JSON text) or null; `text` any string (JSON.stringify);
- * `evidence` the signal's evidence.
- */
-type FieldKind = 'num' | 'word' | 'text' | 'evidence';
-interface Shape {
-  readonly keys: readonly string[];
-  readonly kinds: readonly FieldKind[];
-  /** the JSON text before each value: `{"key":` for the first, `,"key":` for the others */
-  readonly prefixes: readonly string[];
-}
-function shape(fields: readonly (readonly [string, FieldKind])[]): Shape {
-  return {
-    keys: fields.map(([k]) => k),
-    kinds: fields.map(([, t]) => t),
-    prefixes: fields.map(([k], i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`),
-  };
-}
-/** a decision line's signal: SignalProposal without the subject fields (contracts' DecisionLineSchema) */
+/** a decision line's recall: ids with distances and the statistics the signal agent saw */
+const RECALL = shape([
+  ['scope', 'word'],
+  ['k', 'num'],
+  ['memoryIds', 'json'],
+  ['distances', 'nums'],
+  [
+    'stats',
+    {
+      object: shape([
+        ['n', 'num'],
+        ['meanReturn', 'num'],
+        ['medianReturn', 'num'],
+        ['hitRate', 'num'],
+        ['dispersion', 'num'],
+      ]),
+    },
+  ],
+]);
+const EVIDENCE_ENTRY = shape([
+  ['name', 'word'],
+  ['value', 'num'],
+  ['reading', 'word'],
+]);
+/** the signal's evidence: without its memory ids and statistics when they are exactly the recall's (contracts' DecisionLineSchema) */
+const EVIDENCE = {
+  oneOf: [
+    shape([['indicators', { list: EVIDENCE_ENTRY }]]),
+    shape([
+      ['indicators', { list: EVIDENCE_ENTRY }],
+      ['memoryIds', 'json'],
+      ['memoryStats', 'json'],
+    ]),
+  ],
+} as const;
+/** a decision line's signal: SignalProposal without the subject fields */
 const SIGNAL = shape([
   ['agentVersion', 'word'],
   ['policy', 'word'],
@@ -50,7 +49,7 @@ const SIGNAL = shape([
   ['stop', 'num'],
   ['target', 'num'],
   ['horizonBars', 'num'],
-  ['evidence', 'evidence'],
+  ['evidence', EVIDENCE],
   ['rationale', 'text'],
 ]);
 /** a decision line's decision: TradeDecision without the subject fields and the decision id */
@@ -69,29 +68,23 @@ const DECISION = shape([
   ['confidence', 'num'],
   ['rationale', 'text'],
 ]);
-const EVIDENCE_ENTRY = shape([
-  ['name', 'word'],
-  ['value', 'num'],
-  ['reading', 'word'],
-]);
-const EVIDENCE_KEYS = ['indicators'] as const;
-const EVIDENCE_MEMORY_KEYS = ['indicators', 'memoryIds', 'memoryStats'] as const;
-const STATS_KEYS = ['n', 'meanReturn', 'medianReturn', 'hitRate', 'dispersion'] as const;
 
-/** JSON text of a value that is written as a property value (not left out), else null */
-function jsonOf(v: unknown): string | null {
-  return v === undefined || typeof v === 'function' || typeof v === 'symbol' ? null : (JSON.stringify(v) ?? null);
-}
-
-/** true when `o`'s own enumerable keys are exactly `keys`, in that order (JSON.stringify's order) */
-function sameKeys(o: object, keys: readonly string[]): boolean {
-  let i = 0;
-  for (const k in o) {
-    if (!Object.hasOwn(o, k) || k !== keys[i++]) return false;
-  }
-  return i === keys.length && Object.getPrototypeOf(o) === Object.prototype;
-}
-
+/**
+ * Writes decisions.jsonl on a second thread. A line is `JSON.stringify(decisionLine)` + '\n', byte for byte
+ * (decision-lines.test.ts proves it against the plain serializer); what moves off the replay thread is
+ * turning the analysis report into JSON (indicators, key levels, features — about 60 shortest-decimal
+ * conversions per bar, most of the cost of a line) and writing the file:
+ *
+ * - the replay thread encodes each line as two pieces of UTF-8 JSON text (everything before the analysis
+ *   report, everything after it) into a byte buffer, copies the report's numbers into a Float64Array and
+ *   sends its short strings (agent version, policy, enums) as ids of a string table;
+ * - every `batchLines` lines (or when the bytes are full) the batch goes to the writer thread
+ *   (decision-lines-worker.mjs; both buffers are transferred, not copied, and come back for reuse), which
+ *   formats the numbers, joins the pieces and writes the lines in order.
+ *
+ * Back-pressure: with `maxInFlight` batches unacknowledged, `blocked` is true and the replay awaits `ready()`.
+ * The first error of the writer thread is thrown from the next `write`, `ready` or `close`.
+ */
 export class DecisionLinesWriter {
   readonly #worker: Worker;
   readonly #batchLines: number;
@@ -113,9 +106,8 @@ export class DecisionLinesWriter {
   #closed: (() => void) | null = null;
   #terminating = false;
   #batches = 0;
-  readonly #quoted = new Map<string, string>();
-  /** the current line's numbers left to the writer thread (#recallText), in text order */
-  readonly #late: number[] = [];
+  /** the recall, signal and decision as JSON text with their numbers left to the writer thread */
+  readonly #json = new DeferredJson();
   /** the writer thread's string table (agent versions, policies, enums, fallback reasons): id by string */
   readonly #stringIds = new Map<string, number>();
   #newStrings: string[] = [];
@@ -152,6 +144,11 @@ export class DecisionLinesWriter {
     return this.#inFlight >= this.#maxInFlight;
   }
 
+  /** recalls, signals and decisions not of their contract shape, so serialised on the replay thread (see deferred-json.ts) */
+  get fallbacks(): number {
+    return this.#json.fallbacks;
+  }
+
   /** batches handed to the writer thread so far */
   get batches(): number {
     return this.#batches;
@@ -160,10 +157,10 @@ export class DecisionLinesWriter {
   write(l: DecisionLine): void {
     if (this.#error !== null) throw this.#error;
     const a = l.analysis;
-    const head = `{"asOf":${l.asOf},"schemaVersion":${l.schemaVersion},"decisionId":${JSON.stringify(l.decisionId)},"exchange":${this.#q(l.exchange)},"symbol":${this.#q(l.symbol)},"timeframe":${this.#q(l.timeframe)},"outcome":${this.#q(l.outcome)},"analysis":`;
-    const late = this.#late;
-    late.length = 0;
-    const rest = `,"summary":${JSON.stringify(a.summary)}},"recall":${this.#recallText(l.recall)},"signal":${this.#shaped(l.signal, SIGNAL)},"decision":${this.#shaped(l.decision, DECISION)},"verdict":${JSON.stringify(l.verdict)},"orderRequest":${JSON.stringify(l.orderRequest)},"resolution":${JSON.stringify(l.resolution)}}\n`;
+    const json = this.#json;
+    json.reset();
+    const head = `{"asOf":${l.asOf},"schemaVersion":${l.schemaVersion},"decisionId":${JSON.stringify(l.decisionId)},"exchange":${json.quote(l.exchange)},"symbol":${json.quote(l.symbol)},"timeframe":${json.quote(l.timeframe)},"outcome":${json.quote(l.outcome)},"analysis":`;
+    const rest = `,"summary":${JSON.stringify(a.summary)}},"recall":${json.write(l.recall, RECALL)},"signal":${json.write(l.signal, SIGNAL)},"decision":${json.write(l.decision, DECISION)},"verdict":${JSON.stringify(l.verdict)},"orderRequest":${JSON.stringify(l.orderRequest)},"resolution":${JSON.stringify(l.resolution)}}\n`;
     const maxBytes = (head.length + rest.length) * 3;
     if (this.#b + maxBytes > this.#u8.length) {
       if (this.#count > 0) this.#send();
@@ -175,6 +172,7 @@ export class DecisionLinesWriter {
     const sup = a.keyLevels.support;
     const res = a.keyLevels.resistance;
     const feat = a.features;
+    const late = json.late;
     const need = 2 + 6 + 1 + this.#keys.length + 2 + 1 + sup.length + 1 + res.length + 2 + feat.length + 1 + late.length + 64;
     let f = this.#p + need > this.#f64.length ? this.#grow(this.#p + need, this.#p) : this.#f64;
     let p = this.#p;
@@ -218,104 +216,6 @@ export class DecisionLinesWriter {
     this.#b = b;
     this.#p = p;
     if (++this.#count >= this.#batchLines) this.#send();
-  }
-
-  /**
-   * The recall as JSON text with its numbers left to the writer thread: each is a \x01 byte in the text
-   * (a byte JSON text never holds: JSON.stringify escapes control characters inside strings) and its value
-   * appended to `late`. Twenty full-precision distances are most of a recall's formatting cost. Anything but
-   * the contract's shape (keys in its order, numbers where it has numbers) goes through JSON.stringify here.
-   */
-  #recallText(r: DecisionLine['recall']): string {
-    if (r === null) return 'null';
-    const st = r.stats as unknown;
-    if (!sameKeys(r, RECALL_KEYS) || st === null || typeof st !== 'object' || !sameKeys(st, STATS_KEYS)) return JSON.stringify(r);
-    const { scope, k, memoryIds, distances } = r as { scope: unknown; k: unknown; memoryIds: unknown; distances: unknown };
-    const { n, meanReturn, medianReturn, hitRate, dispersion } = st as Record<(typeof STATS_KEYS)[number], unknown>;
-    if (typeof scope !== 'string' || typeof k !== 'number' || !Array.isArray(memoryIds) || !Array.isArray(distances)) return JSON.stringify(r);
-    if (typeof n !== 'number' || typeof meanReturn !== 'number' || typeof medianReturn !== 'number' || typeof hitRate !== 'number' || typeof dispersion !== 'number')
-      return JSON.stringify(r);
-    const late = this.#late;
-    const from = late.length;
-    late.push(k); // in text order: k, the distances, the statistics
-    let ds = '[';
-    for (let i = 0; i < distances.length; i++) {
-      const d: unknown = distances[i];
-      if (typeof d !== 'number') {
-        late.length = from;
-        return JSON.stringify(r);
-      }
-      ds += i === 0 ? '\x01' : ',\x01';
-      late.push(d);
-    }
-    late.push(n, meanReturn, medianReturn, hitRate, dispersion);
-    return `{"scope":${this.#q(scope)},"k":\x01,"memoryIds":${JSON.stringify(memoryIds)},"distances":${ds}],"stats":{"n":\x01,"meanReturn":\x01,"medianReturn":\x01,"hitRate":\x01,"dispersion":\x01}}`;
-  }
-
-  /**
-   * A fixed-shape agent message (the signal, the decision) as JSON text with its numbers left to the writer
-   * thread, as #recallText does; JSON.stringify (on this thread) for anything but the shape's keys in its order
-   * with the value types it expects.
-   */
-  #shaped(o: object | null, sh: Shape): string {
-    const late = this.#late;
-    const from = late.length;
-    const text = o === null ? null : this.#fields(o, sh);
-    if (text !== null) return text;
-    late.length = from;
-    return JSON.stringify(o);
-  }
-
-  /** `o` written field by field after `sh`, or null when it does not have that shape */
-  #fields(o: object, sh: Shape): string | null {
-    if (!sameKeys(o, sh.keys)) return null;
-    const rec = o as Record<string, unknown>;
-    let s = '';
-    for (let i = 0; i < sh.keys.length; i++) {
-      const v = rec[sh.keys[i]!];
-      let t: string | null;
-      switch (sh.kinds[i]!) {
-        case 'num':
-          if (typeof v === 'number') {
-            this.#late.push(v);
-            t = '\x01';
-          } else t = v === null ? 'null' : null;
-          break;
-        case 'word':
-          t = typeof v === 'string' ? this.#q(v) : v === null ? 'null' : null;
-          break;
-        case 'text':
-          t = typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : null;
-          break;
-        case 'evidence':
-          t = v !== null && typeof v === 'object' ? this.#evidence(v) : null;
-          break;
-      }
-      if (t === null) return null;
-      s += sh.prefixes[i]! + t;
-    }
-    return `${s}}`;
-  }
-
-  /** the signal's evidence: indicator entries field by field, memory ids and statistics (when there) as JSON */
-  #evidence(e: object): string | null {
-    const withMemory = sameKeys(e, EVIDENCE_MEMORY_KEYS);
-    if (!withMemory && !sameKeys(e, EVIDENCE_KEYS)) return null;
-    const { indicators, memoryIds, memoryStats } = e as { indicators: unknown; memoryIds?: unknown; memoryStats?: unknown };
-    if (!Array.isArray(indicators)) return null;
-    let s = '{"indicators":[';
-    for (let i = 0; i < indicators.length; i++) {
-      const x: unknown = indicators[i];
-      const t = x !== null && typeof x === 'object' ? this.#fields(x, EVIDENCE_ENTRY) : null;
-      if (t === null) return null;
-      s += i === 0 ? t : `,${t}`;
-    }
-    if (!withMemory) return `${s}]}`;
-    // JSON.stringify leaves out a key whose value it cannot write: leave such evidence to it whole
-    const ids = jsonOf(memoryIds);
-    const stats = jsonOf(memoryStats);
-    if (ids === null || stats === null) return null;
-    return `${s}],"memoryIds":${ids},"memoryStats":${stats}}`;
   }
 
   /** resolves once the writer thread has room for another batch (at once when it has) */
@@ -398,16 +298,6 @@ export class DecisionLinesWriter {
     }
     return id;
   }
-
-  /** JSON text of a string that repeats bar after bar (ids excepted): memoised */
-  readonly #q = (s: string): string => {
-    let t = this.#quoted.get(s);
-    if (t === undefined) {
-      t = JSON.stringify(s);
-      if (this.#quoted.size < 4096) this.#quoted.set(s, t);
-    }
-    return t;
-  };
 
   #fail(e: Error): void {
     this.#error ??= e;
