@@ -144,59 +144,6 @@ class MinHeap {
   }
 }
 
-/** The same with the largest (distance, then id) on top: the ef results found so far, worst first. */
-class MaxHeap {
-  d = new Float64Array(256);
-  i = new Int32Array(256);
-  n = 0;
-
-  push(dist: number, id: number): void {
-    if (this.n === this.d.length) this.#grow();
-    const d = this.d;
-    const ids = this.i;
-    let c = this.n++;
-    while (c > 0) {
-      const p = (c - 1) >> 1;
-      const pd = d[p]!;
-      if (pd > dist || (pd === dist && ids[p]! > id)) break;
-      d[c] = pd;
-      ids[c] = ids[p]!;
-      c = p;
-    }
-    d[c] = dist;
-    ids[c] = id;
-  }
-
-  pop(): void {
-    const n = --this.n;
-    if (n === 0) return;
-    const d = this.d;
-    const ids = this.i;
-    const ld = d[n]!;
-    const li = ids[n]!;
-    let c = 0;
-    for (;;) {
-      let b = 2 * c + 1;
-      if (b >= n) break;
-      if (b + 1 < n && (d[b + 1]! > d[b]! || (d[b + 1] === d[b] && ids[b + 1]! > ids[b]!))) b++;
-      if (d[b]! < ld || (d[b] === ld && ids[b]! < li)) break;
-      d[c] = d[b]!;
-      ids[c] = ids[b]!;
-      c = b;
-    }
-    d[c] = ld;
-    ids[c] = li;
-  }
-
-  #grow(): void {
-    const d = new Float64Array(this.n * 2);
-    d.set(this.d);
-    this.d = d;
-    const i = new Int32Array(this.n * 2);
-    i.set(this.i);
-    this.i = i;
-  }
-}
 
 /** How the searches of an index were answered (for tests and benchmarks). */
 export interface HnswPaths {
@@ -265,7 +212,11 @@ export class HnswIndex {
   #monotone = true;
 
   readonly #cand = new MinHeap();
-  readonly #res = new MaxHeap();
+  /**
+   * the ef results found so far, worst on top: a MinHeap of negated (distance, id), so its top is the largest
+   * distance, ties the larger id — read it as −d[0], −i[0]
+   */
+  readonly #res = new MinHeap();
   /** a layer's search result, sorted ascending */
   #sortD = new Float64Array(256);
   #sortI = new Int32Array(256);
@@ -603,7 +554,7 @@ export class HnswIndex {
     this.#visited[e] = this.#stamp;
     this.#cand.push(s, e);
     if (this.#ra[e]! <= asOf) {
-      this.#res.push(s, e);
+      this.#res.push(-s, -e);
       if (this.#res.n > ef) this.#res.pop();
     }
   }
@@ -617,7 +568,7 @@ export class HnswIndex {
 
   /**
    * Best-first search of one layer from the seeds, with a result list of ef; matching nodes
-   * (resolvedAt ≤ asOf) are left in #res (a max-heap). Returns false when it stopped at maxVisits.
+   * (resolvedAt ≤ asOf) are left in #res (worst on top). Returns false when it stopped at maxVisits.
    */
   #expand(ef: number, layer: number, asOf: number, maxVisits: number): boolean {
     const v = this.#qv;
@@ -643,7 +594,7 @@ export class HnswIndex {
     while (cand.n > 0) {
       const cd = cand.d[0]!;
       const c = cand.i[0]!;
-      if (res.n >= ef && cd > res.d[0]!) break;
+      if (res.n >= ef && cd > -res.d[0]!) break;
       cand.pop();
       const base = layer === 0 ? c * stride0 : upOff[c]! + (layer - 1) * upStride;
       const cnt = links[base]!;
@@ -665,7 +616,7 @@ export class HnswIndex {
         const e = nb[j]!;
         // once the list is full, nodes farther than its worst are rejected: stop summing as soon as that is certain
         const full = res.n >= ef;
-        const bound = full ? res.d[0]! : Infinity;
+        const bound = full ? -res.d[0]! : Infinity;
         // qdistQWithin, written out here (the call was not inlined: a fifth of the search's time)
         const wo = e * cw;
         let s = 0;
@@ -694,11 +645,11 @@ export class HnswIndex {
           const x3 = qi[p + 3]! - (x >> 24);
           s = (s + x0 * x0 + x1 * x1 + x2 * x2 + x3 * x3) | 0;
         }
-        if (!full || s < bound || (s === bound && e < res.i[0]!)) {
+        if (!full || s < bound || (s === bound && e < -res.i[0]!)) {
           cand.push(s, e);
           // (an unfiltered search does not read resolvedAt: one cache miss less per node)
           if (unfiltered || ra[e]! <= asOf) {
-            res.push(s, e);
+            res.push(-s, -e);
             if (res.n > ef) res.pop();
           }
         }
@@ -720,8 +671,8 @@ export class HnswIndex {
     const sd = this.#sortD;
     const si = this.#sortI;
     for (let p = n - 1; p >= 0; p--) {
-      sd[p] = res.d[0]!;
-      si[p] = res.i[0]!;
+      sd[p] = -res.d[0]!;
+      si[p] = -res.i[0]!;
       res.pop();
     }
     return n;
