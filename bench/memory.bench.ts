@@ -1,5 +1,5 @@
 import type { Db } from '@meridian/db';
-import type { PgMemoryStore, Situation } from '@meridian/memory';
+import type { Situation } from '@meridian/memory';
 import type { BenchResult } from './bench-result.ts';
 import { percentile } from './bench-result.ts';
 
@@ -45,11 +45,6 @@ export interface BenchDb {
 /** The comparable set of the benchmark data: every symbol's 5m memories at horizon 12. */
 const BENCH_SET = { timeframe: '5m', horizonBars: 12 } as const;
 
-/** The time tiers of the all-symbols set (what `meridian memory build` builds; series tiers are not built by default). */
-async function ensureBenchTiers(store: PgMemoryStore) {
-  return store.ensureTimeTiers(BENCH_SET);
-}
-
 /**
  * A dedicated database per size (`meridian_memory_bench_100k` / `_1m`, never the `test` database),
  * built once — the 1M HNSW build alone takes minutes — and reused by later runs while its
@@ -76,7 +71,7 @@ export async function ensureBenchDb(size: BenchSize): Promise<BenchDb> {
           await migrate(db); // later migrations (new indexes) apply to the reused database
           // and the time tiers, for a database built before they existed (nothing to do otherwise)
           const t = performance.now();
-          const tiers = await ensureBenchTiers(new PgMemoryStore(db));
+          const tiers = await new PgMemoryStore(db).ensureTimeTiers(BENCH_SET);
           const tiersS = tiers.some((x) => x.created) ? (performance.now() - t) / 1000 : 0;
           return { url, name, ...meta.rows[0].doc, insertS: 0, buildS: tiersS, globalS: 0, seriesS: 0, tiersS };
         }
@@ -123,7 +118,7 @@ export async function ensureBenchDb(size: BenchSize): Promise<BenchDb> {
     for (const s of series.values()) await build((tx) => new PgMemoryStore(tx).ensureSeriesIndexes([s]));
     const seriesDone = performance.now();
     // the all-symbols time tiers (docs/memory.md "Time tiers"), as `meridian memory build` makes them
-    await ensureBenchTiers(new PgMemoryStore(db));
+    await new PgMemoryStore(db).ensureTimeTiers(BENCH_SET);
     const tiersS = (performance.now() - seriesDone) / 1000;
     // VACUUM (outside a transaction) sets the visibility map, so index-only scans skip the heap as
     // they would on a settled table, and gives every index its statistics
