@@ -1,7 +1,5 @@
 import { Runnable } from '@langchain/core/runnables';
 import { Annotation, Command, END, START, StateGraph, interrupt, type BaseCheckpointSaver } from '@langchain/langgraph';
-import { EphemeralValue, LastValue } from '@langchain/langgraph/channels';
-import { Channel, Pregel } from '@langchain/langgraph/pregel';
 import type { AnalysisReport, DecisionTrace, MemoryRecall, NodeRecord, OrderRequest, RiskVerdict, SignalProposal, TradeDecision } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
 import { detachContext, type DecisionContext } from './decision-context.ts';
@@ -83,9 +81,10 @@ export interface GraphDecideResult extends DecideResult {
  * checkpointer, `durability: "exit"`), whose thread is the decision id — so `isWaiting`/`resume` work
  * from any process, and that thread holds the whole decision state at the interrupt.
  *
- * The decision graph itself is built on LangGraph's Pregel runtime directly rather than through the
- * StateGraph builder (see buildDecisionGraph): same engine, same super-steps and node order, about
- * half of the per-run framework CPU.
+ * The decision graph is a StateGraph (buildDecisionGraph). Its nodes are NodeBody runnables rather
+ * than plain functions, which saves LangChain's per-call run-tree set-up; the StateGraph's own
+ * per-node machinery (control branch, state-update writes) stays, at about 0.9 ms CPU per decision
+ * (bench/orchestrator.bench.ts; docs/orchestrator.md).
  */
 export class GraphRunner {
   readonly stats: RunStats = emptyStats();
@@ -113,6 +112,19 @@ export class GraphRunner {
     // the state as it stands after pending_approval; "exit": one checkpoint, written at the interrupt
     const paused = (await approval.invoke(out, { ...threadOf(trace.decisionId), durability: 'exit' })) as GraphStateT & { __interrupt__?: unknown[] };
     return { trace, inserted: out.inserted, waiting: Array.isArray(paused.__interrupt__) && paused.__interrupt__.length > 0 };
+  }
+
+  /**
+   * The decision graph as LangGraph draws it: its nodes and edges (`conditional` for the risk gate's
+   * routes), for tests and diagnostics.
+   */
+  async structure(): Promise<{ kind: string; nodes: string[]; edges: { from: string; to: string; conditional: boolean }[] }> {
+    const g = await this.#graph.getGraphAsync();
+    return {
+      kind: this.#graph.constructor.name,
+      nodes: Object.keys(g.nodes),
+      edges: g.edges.map((e) => ({ from: e.source, to: e.target, conditional: e.conditional === true })),
+    };
   }
 
   /** true when the decision's run is stopped at the approval interrupt in this runner's checkpointer */
@@ -147,47 +159,26 @@ const threadOf = (decisionId: string) => ({ configurable: { thread_id: decisionI
  * and interrupt() work inside it; the decision nodes use neither (only await_approval interrupts,
  * and it stays a plain function in the approval graph).
  */
-class NodeBody extends Runnable<RunState, RunState | undefined> {
+class NodeBody extends Runnable<RunState, Partial<RunState>> {
   lc_namespace = ['meridian', 'orchestrator'];
-  readonly #fn: (s: RunState) => Promise<RunState | undefined>;
+  readonly #fn: (s: RunState) => Promise<Partial<RunState>>;
 
-  constructor(name: string, fn: (s: RunState) => Promise<RunState | undefined>) {
+  constructor(name: string, fn: (s: RunState) => Promise<Partial<RunState>>) {
     super();
     this.name = name;
     this.#fn = fn;
   }
 
-  override invoke(input: RunState): Promise<RunState | undefined> {
+  override invoke(input: RunState): Promise<Partial<RunState>> {
     return this.#fn(input);
   }
 }
 
-/** The channels between the decision nodes: each holds the run state for one super-step. */
-const CH = {
-  input: 'input',
-  analysed: 'analysed',
-  recalled: 'recalled',
-  signalled: 'signalled',
-  decided: 'decided',
-  toOutbox: 'to_outbox',
-  toRecord: 'to_record',
-  toPending: 'to_pending',
-  result: 'result',
-} as const;
-
 /**
- * analysis → recall → signal → decision → risk gate → outbox | record | pending_approval, one
- * super-step each, on LangGraph's Pregel runtime. Each node subscribes to the channel its
- * predecessor writes and passes on the whole (immutable) run state with its patch and its record
- * appended — what the StateGraph's reducers did. After the risk gate exactly one of `to_outbox`,
- * `to_record`, `to_pending` is written (a write whose mapper returns undefined is skipped), and only
- * the outbox node reads `to_outbox`: the risk gate is still the only way to the outbox.
- *
- * Why not StateGraph: its compiled graph attaches, to every node, a control branch (for `Command`
- * returns) and a state-update mapper, each a Runnable invoked per step through LangChain's callback
- * and AsyncLocalStorage machinery — ~47 runnable invocations per decision for 7 super-steps, about
- * half of LangGraph's CPU per run. This graph has the same super-steps and node order with a
- * fraction of those invocations (bench/orchestrator.bench.ts: ~2.1 → ~1.1 ms CPU per decision).
+ * The decision graph: a StateGraph over the run state (GraphState; node records appended by its
+ * reducer), analysis → recall → signal → decision → risk gate, then a conditional edge to exactly one
+ * of outbox | record | pending_approval — the outbox node is reachable only through the risk gate's
+ * route. Each node returns its patch and its NodeRecord; the reducers merge them into the state.
  */
 function buildDecisionGraph(deps: OrchestratorDeps) {
   const N = GRAPH_NODE_NAMES;
@@ -195,15 +186,15 @@ function buildDecisionGraph(deps: OrchestratorDeps) {
   const node = (def: AnyNodeDef) =>
     new NodeBody(GRAPH_NODE_NAMES[def.node], async (s) => {
       const step = await runNodeAsync(def, s, deps, true);
-      return step === null ? s : { ...s, ...step.patch, nodes: [...s.nodes, step.record] };
+      return step === null ? {} : { ...step.patch, nodes: [step.record] };
     });
   const record = (name: string) =>
     new NodeBody(name, async (s) => {
       const r = await recordStep(s, deps, 'graph', true);
-      return { ...s, trace: r.trace, inserted: r.inserted };
+      return { trace: r.trace, inserted: r.inserted };
     });
-  const route = (s: RunState): string => {
-    switch (outcomeOf(s)) {
+  const route = (s: GraphStateT): string => {
+    switch (outcomeOf(s as RunState)) {
       case 'order':
         return N.outbox;
       case 'pending_approval':
@@ -212,49 +203,28 @@ function buildDecisionGraph(deps: OrchestratorDeps) {
         return N.record;
     }
   };
-  const only = (to: string) => new NodeBody(`route:${to}`, (s) => Promise.resolve(route(s) === to ? s : undefined));
-  const step = (from: string, body: NodeBody, to: string) => Channel.subscribeTo(from).pipe(body).pipe(Channel.writeTo([to]));
-  const nodes = {
-    [N.analysis]: step(CH.input, node(erase(analysisNode)), CH.analysed),
-    [N.recall]: step(CH.analysed, node(erase(recallNode)), CH.recalled),
-    [N.signal]: step(CH.recalled, node(erase(signalNode)), CH.signalled),
-    [N.decision]: step(CH.signalled, node(erase(decisionNode)), CH.decided),
-    [N.risk]: Channel.subscribeTo(CH.decided)
-      .pipe(node(erase(riskNode)))
-      .pipe(Channel.writeTo([], { [CH.toOutbox]: only(N.outbox), [CH.toRecord]: only(N.record), [CH.toPending]: only(N.pending) })),
-    [N.outbox]: step(CH.toOutbox, record(N.outbox), CH.result),
-    [N.record]: step(CH.toRecord, record(N.record), CH.result),
-    [N.pending]: step(CH.toPending, record(N.pending), CH.result),
-  };
-  const passing = () => new EphemeralValue<RunState>();
-  return new Pregel({
-    name: 'decision',
-    nodes,
-    channels: {
-      [CH.input]: passing(),
-      [CH.analysed]: passing(),
-      [CH.recalled]: passing(),
-      [CH.signalled]: passing(),
-      [CH.decided]: passing(),
-      [CH.toOutbox]: passing(),
-      [CH.toRecord]: passing(),
-      [CH.toPending]: passing(),
-      [CH.result]: new LastValue<RunState>(),
-    },
-    inputChannels: CH.input,
-    outputChannels: CH.result,
-    // which nodes a written channel can trigger, so each step looks at one node instead of all eight
-    triggerToNodes: {
-      [CH.input]: [N.analysis],
-      [CH.analysed]: [N.recall],
-      [CH.recalled]: [N.signal],
-      [CH.signalled]: [N.decision],
-      [CH.decided]: [N.risk],
-      [CH.toOutbox]: [N.outbox],
-      [CH.toRecord]: [N.record],
-      [CH.toPending]: [N.pending],
-    },
-  });
+  return (
+    new StateGraph(GraphState)
+      .addNode(N.analysis, node(erase(analysisNode)))
+      .addNode(N.recall, node(erase(recallNode)))
+      .addNode(N.signal, node(erase(signalNode)))
+      .addNode(N.decision, node(erase(decisionNode)))
+      .addNode(N.risk, node(erase(riskNode)))
+      .addNode(N.outbox, record(N.outbox))
+      .addNode(N.record, record(N.record))
+      .addNode(N.pending, record(N.pending))
+      .addEdge(START, N.analysis)
+      .addEdge(N.analysis, N.recall)
+      .addEdge(N.recall, N.signal)
+      .addEdge(N.signal, N.decision)
+      .addEdge(N.decision, N.risk)
+      .addConditionalEdges(N.risk, route, [N.outbox, N.record, N.pending])
+      .addEdge(N.outbox, END)
+      .addEdge(N.record, END)
+      // a waiting run continues in the approval graph (GraphRunner.decide), from this state
+      .addEdge(N.pending, END)
+      .compile()
+  );
 }
 
 /** The part of a run that waits for a risk officer: started with the state after pending_approval, checkpointed. */
