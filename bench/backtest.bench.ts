@@ -20,6 +20,7 @@ interface VariantResult {
   wallMs: number;
   nodeMs: Record<string, number>;
   memoryWriteMs: number;
+  memoryWaitMs: number;
   traceWriteMs: number;
   decisionsBytes: number;
   /** CPU time of the run (user + system): the machine is shared, so wall-clock rates understate the code */
@@ -29,11 +30,11 @@ interface VariantResult {
 async function variant(kind: 'fast' | 'graph', memory: boolean, bars: number): Promise<VariantResult> {
   const { generateBars } = await import('@meridian/market');
   const bt = await import('@meridian/backtest');
-  const { InProcessMemoryStore } = await import('@meridian/memory');
   const all = [...generateBars({ bars, seed: 7, timeframeMs: 60_000 })];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-bench-backtest-'));
   try {
-    const store = memory ? new InProcessMemoryStore() : null;
+    // as the CLI runs it: the memory side on a second thread (BackgroundMemory)
+    const store = memory ? new bt.BackgroundMemory() : null;
     const c0 = process.cpuUsage();
     const runner = bt.createDecisionRunner({ kind, memory: store ? { recaller: store, k: 20, scope: 'same-symbol', horizonBars: 12 } : null });
     const r = await bt.runBacktest(
@@ -60,6 +61,7 @@ async function variant(kind: 'fast' | 'graph', memory: boolean, bars: number): P
       wallMs: r.timing.wallMs,
       nodeMs: r.timing.nodeMs,
       memoryWriteMs: r.timing.memoryWriteMs,
+      memoryWaitMs: r.timing.memoryWaitMs,
       traceWriteMs: r.timing.traceWriteMs,
       decisionsBytes: fs.statSync(path.join(dir, 'decisions.jsonl')).size,
     };
@@ -84,7 +86,7 @@ function inChild(name: string, kind: 'fast' | 'graph', memory: boolean, bars: nu
 const split = (v: VariantResult): string =>
   `${v.bars.toLocaleString('en-US')} bars in ${(v.wallMs / 1000).toFixed(1)} s wall, ${(v.cpuMs / 1000).toFixed(1)} s CPU (${Math.round(v.bars / (v.cpuMs / 1000)).toLocaleString('en-US')} bars per CPU-second); nodes ${Object.entries(v.nodeMs)
     .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
-    .join(', ')}; memory writes ${(v.memoryWriteMs / 1000).toFixed(1)} s; decisions.jsonl ${(v.traceWriteMs / 1000).toFixed(1)} s (${(v.decisionsBytes / 2 ** 20).toFixed(0)} MiB)`;
+    .join(', ')}; memory writes ${(v.memoryWriteMs / 1000).toFixed(1)} s; waiting for the memory thread ${(v.memoryWaitMs / 1000).toFixed(1)} s; decisions.jsonl ${(v.traceWriteMs / 1000).toFixed(1)} s (${(v.decisionsBytes / 2 ** 20).toFixed(0)} MiB)`;
 
 export async function run(): Promise<BenchResult[]> {
   const memBars = Number(process.env.MERIDIAN_BENCH_BACKTEST_MEMORY_BARS ?? YEAR_OF_MINUTES);

@@ -5,7 +5,8 @@ import { decisionLineOf, RISK_CHECKS, TIMEFRAME_MS, type DecisionTrace, type Ris
 import { AppError, deterministicId, timeKeyedIds, type Clock } from '@meridian/core';
 import { PaperExchange, PortfolioLedger, type PaperFillEvent } from '@meridian/execution';
 import { FEATURE_VERSION, FeatureEngine, type Bar } from '@meridian/market';
-import { MemoryBuilder, type MemoryStore, type Outcome, type Situation, type StoreResult } from '@meridian/memory';
+import { BackgroundMemory } from './background-memory.ts';
+import { MemoryBuilder, type MemoryKey, type MemoryStore, type Outcome, type Situation, type StoreResult } from '@meridian/memory';
 import { assessTradingState, initialTradingState } from '@meridian/risk';
 import { closedBarMarket } from '@meridian/orchestrator';
 import { configHash, type BacktestConfig } from './backtest-config.ts';
@@ -25,12 +26,17 @@ export const ANALYSIS_WINDOW = 50;
 export type BacktestMemory = MemoryStore & {
   storeSync?(situations: readonly Situation[]): StoreResult;
   resolveSync?(outcomes: readonly Outcome[]): number;
+  /** a capacity hint: about how many memories a series will get (InProcessMemoryStore.reserve) */
+  reserve?(key: Omit<MemoryKey, 'ts'>, memories: number): void;
 };
 
 export interface BacktestDeps {
   readonly runner: DecisionRunner;
-  /** the memory the run writes to and the runner's recall node reads from; null with --no-memory */
-  readonly memory: BacktestMemory | null;
+  /**
+   * the memory the run writes to and the runner's recall node reads from; null with --no-memory. A
+   * BackgroundMemory runs the whole memory side on a second thread (the runner's recaller must be the same object).
+   */
+  readonly memory: BacktestMemory | BackgroundMemory | null;
   /** when set, decisions.jsonl is streamed there and every other output written at the end */
   readonly outDir: string | null;
   /** called every few thousand bars and at the end */
@@ -49,6 +55,8 @@ export interface BacktestTiming {
   readonly nodeMs: Record<string, number>;
   /** time spent storing situations and resolving outcomes in the memory (synchronous stores only) */
   readonly memoryWriteMs: number;
+  /** with a background memory: time the replay waited for the memory thread's recalls (the memory's own work is on that thread) */
+  readonly memoryWaitMs: number;
   /** time spent serialising and writing decisions.jsonl */
   readonly traceWriteMs: number;
   /** orders the paper exchange refused (insufficient funds after a gap, order rules) */
@@ -133,8 +141,11 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
   });
   const ledger = new PortfolioLedger({ exchange: exchangeId, quoteCurrency: quote, initialCash: config.capital, startAt });
   const book = new TradeBook();
-  const memory = config.memory.enabled ? deps.memory : null;
-  if (config.memory.enabled && memory === null) throw new AppError('INTERNAL', 'memory is enabled but no memory store was given');
+  const given = config.memory.enabled ? deps.memory : null;
+  if (config.memory.enabled && given === null) throw new AppError('INTERNAL', 'memory is enabled but no memory store was given');
+  // a background memory builds and recalls on its own thread: nothing of the memory happens on this one
+  const background = given instanceof BackgroundMemory ? given : null;
+  const memory = given instanceof BackgroundMemory ? null : given;
   const states: SeriesState[] = series.map((s) => ({
     engine: new FeatureEngine(),
     builder: memory ? new MemoryBuilder({ exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, featureVersion: FEATURE_VERSION, horizonBars: config.memory.horizonBars }) : null,
@@ -145,6 +156,13 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
     firstClose: s.bars[0]!.close,
     lastClose: s.bars[0]!.open,
   }));
+  background?.start(
+    series.map((s) => ({ exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, bars: s.bars })),
+    { timeframeMs: tf, k: config.memory.k, scope: config.memory.scope, horizonBars: config.memory.horizonBars },
+  );
+  // one memory per bar at most: the in-process index is allocated once at that size
+  if (memory?.reserve !== undefined)
+    for (const s of series) memory.reserve({ exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, featureVersion: FEATURE_VERSION, horizonBars: config.memory.horizonBars }, Math.max(1, s.bars.length));
   const pending = new Map<string, PendingOrder>();
   let tradingState: TradingState = initialTradingState(startAt);
   const limits = config.limits;
@@ -346,7 +364,8 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
         })();
       }
     }
-    // 4. decide on the closed bar
+    // 4. decide on the closed bar (with a background memory, once its recall for this bar has arrived)
+    if (ready && background !== null && !background.available) return background.whenAvailable().then(() => decide(k, bar, i, features));
     if (ready) return decide(k, bar, i, features);
   };
 
@@ -382,10 +401,12 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
       if (deps.onProgress !== undefined && (done & (progressEvery - 1)) === 0) deps.onProgress(done, totalEvents);
     }
   } catch (e) {
-    // a failed run leaves no writer behind: finish the writes in flight and close the file
+    // a failed run leaves no writer or memory thread behind: finish the writes in flight and close the file
     await decisionsOut?.close().catch(() => undefined);
+    await background?.close();
     throw e;
   }
+  await background?.close();
   recordRow(curTs + tf);
   deps.onProgress?.(done, totalEvents);
   if (decisionsOut !== null) {
@@ -445,6 +466,7 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     nodeMs,
     memoryWriteMs,
+    memoryWaitMs: background?.waitMs ?? 0,
     traceWriteMs,
     ordersRefused,
   };
@@ -489,6 +511,7 @@ function timingJson(t: BacktestTiming): Record<string, unknown> {
     peakRssMiB: r(t.peakRssMiB),
     nodeMs,
     memoryWriteMs: r(t.memoryWriteMs),
+    memoryWaitMs: r(t.memoryWaitMs),
     traceWriteMs: r(t.traceWriteMs),
     ordersRefused: t.ordersRefused,
   };

@@ -10,3 +10,4 @@ export * from './summary.ts';
 export * from './trade-book.ts';
 export * from './html-report.ts';
 export * from './series-loader.ts';
+export * from './background-memory.ts';

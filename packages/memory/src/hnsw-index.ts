@@ -946,8 +946,17 @@ export class HnswIndex {
     }
   }
 
-  #grow(): void {
-    const cap = this.#cap * 2;
+  /**
+   * Makes room for `n` vectors at once (one allocation instead of doublings on the way, and no more
+   * than n: a caller that knows how many memories a series will get, e.g. a backtest, saves the
+   * copies and up to half the index's memory).
+   */
+  reserve(n: number): void {
+    if (Number.isInteger(n) && n > this.#cap) this.#grow(n);
+  }
+
+  #grow(to = this.#cap * 2): void {
+    const cap = to;
     const d = this.dim;
     const s0 = this.#s0;
     this.#vecs = grown(this.#vecs, cap * d);

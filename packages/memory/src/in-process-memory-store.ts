@@ -32,14 +32,23 @@ interface Series {
 }
 
 class Entries {
-  ts = new Float64Array(1024);
-  forwardReturn = new Float64Array(1024);
-  mfe = new Float64Array(1024);
-  mae = new Float64Array(1024);
-  resolvedAt = new Float64Array(1024);
+  ts: Float64Array<ArrayBuffer>;
+  forwardReturn: Float64Array<ArrayBuffer>;
+  mfe: Float64Array<ArrayBuffer>;
+  mae: Float64Array<ArrayBuffer>;
+  resolvedAt: Float64Array<ArrayBuffer>;
   /** memoryIds, computed on first recall */
   readonly ids: (string | undefined)[] = [];
   n = 0;
+
+  constructor(capacity: number) {
+    const c = Math.max(16, capacity);
+    this.ts = new Float64Array(c);
+    this.forwardReturn = new Float64Array(c);
+    this.mfe = new Float64Array(c);
+    this.mae = new Float64Array(c);
+    this.resolvedAt = new Float64Array(c);
+  }
 
   push(ts: number, o: MemoryOutcomeValues): void {
     if (this.n === this.ts.length) {
@@ -80,6 +89,8 @@ interface Book {
   readonly resolved: Set<number>;
   part: Partition | null;
   series: Series | null;
+  /** memories the caller expects this series to get (reserve): the index's first capacity */
+  capacity: number;
 }
 
 /** The series that may be compared: same timeframe, feature version and horizon. */
@@ -137,6 +148,18 @@ export class InProcessMemoryStore implements MemoryStore {
       }
     }
     return out;
+  }
+
+  /**
+   * A capacity hint: the series of `key` (its exchange, symbol, timeframe, feature version and horizon;
+   * `ts` is not read) will hold about `memories` memories, so its index and columns are allocated
+   * once at that size instead of doubling their way there. Optional: without it they grow as needed.
+   */
+  reserve(key: Omit<MemoryKey, 'ts'>, memories: number): void {
+    if (!Number.isInteger(memories) || memories < 1) throw new RangeError(`reserve: memories must be a positive integer, got ${memories}`);
+    const b = this.#bookOf({ ...key, ts: 0 });
+    b.capacity = Math.max(b.capacity, memories);
+    b.series?.index.reserve(memories);
   }
 
   // async so that a validation error becomes a rejected promise, as in PgMemoryStore
@@ -264,7 +287,7 @@ export class InProcessMemoryStore implements MemoryStore {
     const bk = `${k.exchange.length}|${k.exchange}|${k.symbol}|${k.timeframe}|${k.featureVersion}|${k.horizonBars}`;
     let book = this.#books.get(bk);
     if (book === undefined) {
-      book = { exchange: k.exchange, symbol: k.symbol, timeframe: k.timeframe, featureVersion: k.featureVersion, horizonBars: k.horizonBars, pending: new Map(), resolved: new Set(), part: null, series: null };
+      book = { exchange: k.exchange, symbol: k.symbol, timeframe: k.timeframe, featureVersion: k.featureVersion, horizonBars: k.horizonBars, pending: new Map(), resolved: new Set(), part: null, series: null, capacity: 1024 };
       this.#books.set(bk, book);
     }
     this.#book = book;
@@ -327,7 +350,7 @@ export class InProcessMemoryStore implements MemoryStore {
         // memoryId(key) = deterministicId(`memory|${keyString(key)}`), keyString = exchange|symbol|timeframe|ts|featureVersion|horizonBars
         const idPrefix = `memory|${b.exchange}|${b.symbol}|${b.timeframe}|`;
         const idSuffix = `|${b.featureVersion}|${b.horizonBars}`;
-        series = { exchange: b.exchange, symbol: b.symbol, order: part.list.length, part, index: new HnswIndex(part.dim, this.#index), entries: new Entries(), idPrefix, idSuffix };
+        series = { exchange: b.exchange, symbol: b.symbol, order: part.list.length, part, index: new HnswIndex(part.dim, this.#index, b.capacity), entries: new Entries(b.capacity), idPrefix, idSuffix };
         part.bySeries.set(sk, series);
         part.list.push(series);
       }

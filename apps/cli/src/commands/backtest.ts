@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import type { BacktestMemory, BacktestSummary, BacktestTiming } from '@meridian/backtest';
+import type { BacktestSummary, BacktestTiming } from '@meridian/backtest';
 import type { RiskLimits } from '@meridian/contracts';
 import type { Db } from '@meridian/db';
-import type { MemoryRecaller } from '@meridian/orchestrator';
 
 /**
  * `meridian backtest …`: replay candles through the agents, memory, risk gate and paper exchange
@@ -158,14 +157,11 @@ async function runBacktestCommand(o: BacktestCliOptions): Promise<void> {
 
   const memorySettings = { enabled: o.memory, k: memoryK, scope: 'same-symbol' as const, horizonBars: horizon };
   const config = { series, timeframe, from, to, capital, feeBps, slippageBps, limits, seed, memory: memorySettings };
-  let store: BacktestMemory | null = null;
-  if (o.memory) {
-    const { InProcessMemoryStore } = await import('@meridian/memory');
-    store = new InProcessMemoryStore();
-  }
+  // the run's memory is built and recalled on a second thread, ahead of the replay (it depends only on the candles)
+  const store = o.memory ? new bt.BackgroundMemory() : null;
   const runner = bt.createDecisionRunner({
     kind: o.runner,
-    memory: store === null ? null : { recaller: store as unknown as MemoryRecaller, k: memoryK, scope: 'same-symbol', horizonBars: horizon },
+    memory: store === null ? null : { recaller: store, k: memoryK, scope: 'same-symbol', horizonBars: horizon },
   });
 
   const tty = Boolean(process.stdout.isTTY && process.stderr.isTTY);

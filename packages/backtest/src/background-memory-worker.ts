@@ -1,0 +1,165 @@
+/**
+ * The background memory's thread (see background-memory.ts for the main-thread side and the record layout).
+ *
+ * It replays the run's bars in the engine's order (earliest bar first; equal times in series order) through
+ * its own FeatureEngine and MemoryBuilder per series, and an InProcessMemoryStore: per bar, the outcome
+ * resolved at this close and this bar's situation are stored, then — once the features are warm — the recall
+ * the run's recall node will ask for (the same vector, as of the bar's close). Nothing here depends on the
+ * run's decisions, so this thread can run ahead of the replay. Results go to the main thread in batches.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { MemoryScope, RecalledMemory, Timeframe } from '@meridian/contracts';
+import { FEATURE_VERSION, FeatureEngine, type Bar } from '@meridian/market';
+import { InProcessMemoryStore, MemoryBuilder, type HnswOptions } from '@meridian/memory';
+
+export interface BackgroundMemoryWorkerData {
+  readonly role: 'meridian-background-memory';
+  readonly entry: string;
+  /** per series: its key and its bars as [ts, open, high, low, close, volume] × n */
+  readonly series: readonly { exchange: string; symbol: string; timeframe: Timeframe; ohlcv: Float64Array }[];
+  readonly timeframeMs: number;
+  readonly k: number;
+  readonly scope: MemoryScope;
+  readonly horizonBars: number;
+  readonly index: HnswOptions | false | undefined;
+  readonly batchRecalls: number;
+  readonly maxAhead: number;
+  /** Int32Array over a SharedArrayBuffer: [0] batches the main thread has consumed */
+  readonly consumed: Int32Array;
+}
+
+export type BackgroundMemoryMessage =
+  | { type: 'batch'; f64: Float64Array; count: number; strings: string[] }
+  | { type: 'done'; recalls: number }
+  | { type: 'error'; message: string; code: string | null };
+
+/** f64 values per neighbour in a record: memoryId, exchange, symbol, timeframe (string ids), ts, distance, horizonBars, forwardReturn, mfe, mae, resolvedAt */
+export const NEIGHBOUR_VALUES = 11;
+
+function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, transfer?: ArrayBuffer[]) => void): void {
+  const store = new InProcessMemoryStore(d.index === undefined ? {} : { index: d.index });
+  const states = d.series.map((s) => {
+    const n = s.ohlcv.length / 6;
+    store.reserve({ exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, featureVersion: FEATURE_VERSION, horizonBars: d.horizonBars }, Math.max(1, n));
+    return {
+      s,
+      n,
+      idx: 0,
+      engine: new FeatureEngine(),
+      builder: new MemoryBuilder({ exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, featureVersion: FEATURE_VERSION, horizonBars: d.horizonBars }),
+    };
+  });
+  const strings = new Map<string, number>();
+  let newStrings: string[] = [];
+  const sid = (x: string): number => {
+    let id = strings.get(x);
+    if (id === undefined) {
+      id = strings.size;
+      strings.set(x, id);
+      newStrings.push(x);
+    }
+    return id;
+  };
+  let f64 = new Float64Array(d.batchRecalls * (3 + 32 + 1 + 20 * NEIGHBOUR_VALUES));
+  let p = 0;
+  let count = 0;
+  let sent = 0;
+  let recalls = 0;
+  const send = (): void => {
+    // back-pressure: at most maxAhead batches the main thread has not consumed yet
+    for (;;) {
+      const c = Atomics.load(d.consumed, 0);
+      if (sent - c < d.maxAhead) break;
+      Atomics.wait(d.consumed, 0, c, 1000);
+    }
+    const out = f64.slice(0, p);
+    post({ type: 'batch', f64: out, count, strings: newStrings }, [out.buffer]);
+    sent++;
+    p = 0;
+    count = 0;
+    newStrings = [];
+  };
+  const vector: number[] = [];
+  for (;;) {
+    // the engine's order: the earliest next bar; equal times in series order
+    let k = -1;
+    let best = Infinity;
+    for (let j = 0; j < states.length; j++) {
+      const st = states[j]!;
+      if (st.idx < st.n) {
+        const ts = st.s.ohlcv[st.idx * 6]!;
+        if (ts < best) {
+          best = ts;
+          k = j;
+        }
+      }
+    }
+    if (k < 0) break;
+    const st = states[k]!;
+    const o = st.idx++ * 6;
+    const a = st.s.ohlcv;
+    const bar: Bar = { ts: a[o]!, open: a[o + 1]!, high: a[o + 2]!, low: a[o + 3]!, close: a[o + 4]!, volume: a[o + 5]! };
+    const features = st.engine.update(bar);
+    const ready = st.engine.ready;
+    const step = st.builder.onBar(bar, ready ? features : null);
+    if (step.outcome !== null) store.resolveSync([step.outcome]);
+    if (step.situation !== null) store.storeSync([step.situation]);
+    if (!ready) continue;
+    // the analysis agent's feature vector (non-finite features read as 0), which the recall node recalls with
+    vector.length = 0;
+    for (let j = 0; j < features.length; j++) {
+      const f = features[j]!;
+      vector.push(Number.isFinite(f) ? f : 0);
+    }
+    const r = store.recallSync(vector, {
+      asOf: bar.ts + d.timeframeMs,
+      k: d.k,
+      scope: d.scope,
+      exchange: st.s.exchange,
+      symbol: st.s.symbol,
+      timeframe: st.s.timeframe,
+      featureVersion: FEATURE_VERSION,
+      horizonBars: d.horizonBars,
+    });
+    const nb: readonly RecalledMemory[] = r.neighbours;
+    const need = p + 4 + vector.length + nb.length * NEIGHBOUR_VALUES;
+    if (need > f64.length) {
+      const g = new Float64Array(Math.max(need, f64.length * 2));
+      g.set(f64.subarray(0, p));
+      f64 = g;
+    }
+    f64[p++] = k;
+    f64[p++] = r.asOf;
+    f64[p++] = vector.length;
+    for (let j = 0; j < vector.length; j++) f64[p++] = vector[j]!;
+    f64[p++] = nb.length;
+    for (const m of nb) {
+      f64[p++] = sid(m.memoryId);
+      f64[p++] = sid(m.exchange);
+      f64[p++] = sid(m.symbol);
+      f64[p++] = sid(m.timeframe);
+      f64[p++] = m.ts;
+      f64[p++] = m.distance;
+      f64[p++] = m.horizonBars;
+      f64[p++] = m.forwardReturn;
+      f64[p++] = m.mfe;
+      f64[p++] = m.mae;
+      f64[p++] = m.resolvedAt;
+    }
+    recalls++;
+    if (++count >= d.batchRecalls) send();
+  }
+  if (count > 0) send();
+  post({ type: 'done', recalls });
+}
+
+const data = workerData as BackgroundMemoryWorkerData | undefined;
+if (parentPort !== null && data?.role === 'meridian-background-memory') {
+  const port = parentPort;
+  const post = (m: BackgroundMemoryMessage, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer ?? []);
+  try {
+    run(data, post);
+  } catch (e) {
+    post({ type: 'error', message: e instanceof Error ? e.message : String(e), code: (e as { code?: unknown })?.code == null ? null : String((e as { code?: unknown }).code) });
+  }
+}

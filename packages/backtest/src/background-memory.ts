@@ -1,0 +1,244 @@
+import { Worker } from 'node:worker_threads';
+import type { MemoryRecall, MemoryScope, RecalledMemory, Timeframe } from '@meridian/contracts';
+import { AppError } from '@meridian/core';
+import type { Bar } from '@meridian/market';
+import { memoryStats, type HnswOptions } from '@meridian/memory';
+import type { MemoryRecaller, MemoryRecallOptions } from '@meridian/orchestrator';
+import { NEIGHBOUR_VALUES, type BackgroundMemoryMessage, type BackgroundMemoryWorkerData } from './background-memory-worker.ts';
+
+export interface BackgroundMemoryOptions {
+  /** the in-process store's index settings (InProcessMemoryStore's `index`; default: its defaults) */
+  readonly index?: HnswOptions | false;
+  /** recalls per message from the memory thread (default 256) */
+  readonly batchRecalls?: number;
+  /** how many batches the memory thread may be ahead of the replay (default 16) */
+  readonly maxAhead?: number;
+}
+
+export interface BackgroundMemorySeries {
+  readonly exchange: string;
+  readonly symbol: string;
+  readonly timeframe: Timeframe;
+  readonly bars: readonly Bar[];
+}
+
+export interface BackgroundMemorySettings {
+  readonly timeframeMs: number;
+  readonly k: number;
+  readonly scope: MemoryScope;
+  readonly horizonBars: number;
+}
+
+/**
+ * A backtest's memory on a second thread. The memory a backtest recalls from depends only on the candles —
+ * situations and their outcomes, never the decisions — so the whole memory side of a run (features,
+ * situations, outcomes, the in-process store, and the recall for every bar) can run ahead of the replay on
+ * another core. The memory thread (background-memory-worker.ts) replays the same bars in the engine's order
+ * through the same FeatureEngine, MemoryBuilder and InProcessMemoryStore as a single-threaded run, and
+ * sends each bar's recall here; the recall node then gets it from `recallSync`/`recall`.
+ *
+ * Nothing is taken on trust: every recall is checked against what the node asks for — same series, same
+ * `asOf`, k and scope, and a bit-identical feature vector — and a mismatch stops the run (INTERNAL) rather
+ * than hand over another bar's memory. A run with it writes the same decisions.jsonl, byte for byte, as a run
+ * with an InProcessMemoryStore on the replay thread (background-memory.test.ts).
+ *
+ * Record layout (one per recall, in a batch's Float64Array): series index, asOf, dim, the dim vector values,
+ * the neighbour count, and per neighbour NEIGHBOUR_VALUES values (memoryId, exchange, symbol, timeframe as
+ * ids of the string table the batches extend; ts, distance, horizonBars, forwardReturn, mfe, mae, resolvedAt).
+ */
+export class BackgroundMemory implements MemoryRecaller {
+  readonly #options: BackgroundMemoryOptions;
+  #worker: Worker | null = null;
+  #series: readonly BackgroundMemorySeries[] = [];
+  #settings: BackgroundMemorySettings | null = null;
+  #consumed: Int32Array | null = null;
+  readonly #queue: { f64: Float64Array; count: number }[] = [];
+  readonly #strings: string[] = [];
+  #cur: Float64Array | null = null;
+  #p = 0;
+  #left = 0;
+  #done = false;
+  #error: Error | null = null;
+  #wake: (() => void) | null = null;
+  #terminating = false;
+  /** time the replay spent waiting for the memory thread, ms */
+  waitMs = 0;
+  /** recalls handed out */
+  recalls = 0;
+
+  constructor(options: BackgroundMemoryOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Starts the memory thread on the run's series (the bars the engine will replay, in its order). Once. */
+  start(series: readonly BackgroundMemorySeries[], settings: BackgroundMemorySettings): void {
+    if (this.#worker !== null) throw new AppError('INTERNAL', 'the background memory was started twice: use one per run');
+    this.#series = series;
+    this.#settings = settings;
+    const consumed = new Int32Array(new SharedArrayBuffer(4));
+    this.#consumed = consumed;
+    const entry = new URL('./background-memory-worker.ts', import.meta.url).href;
+    const data: BackgroundMemoryWorkerData = {
+      role: 'meridian-background-memory',
+      entry,
+      series: series.map((s) => ({ exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, ohlcv: packBars(s.bars) })),
+      timeframeMs: settings.timeframeMs,
+      k: settings.k,
+      scope: settings.scope,
+      horizonBars: settings.horizonBars,
+      index: this.#options.index,
+      batchRecalls: Math.max(1, this.#options.batchRecalls ?? 256),
+      maxAhead: Math.max(1, this.#options.maxAhead ?? 16),
+      consumed,
+    };
+    const worker = new Worker(new URL('./ts-worker-boot.mjs', import.meta.url), {
+      workerData: data,
+      transferList: data.series.map((s) => s.ohlcv.buffer as ArrayBuffer),
+      // the package-exports condition the sources are loaded by; the boot file registers the TypeScript loader
+      execArgv: ['--conditions=@meridian/source'],
+    });
+    worker.on('message', (m: BackgroundMemoryMessage) => {
+      if (m.type === 'batch') {
+        for (const s of m.strings) this.#strings.push(s);
+        this.#queue.push({ f64: m.f64, count: m.count });
+      } else if (m.type === 'done') {
+        this.#done = true;
+      } else {
+        this.#fail(new AppError('INTERNAL', `the background memory failed: ${m.message}${m.code === null ? '' : ` (${m.code})`}`));
+      }
+      this.#wakeUp();
+    });
+    worker.on('error', (e) => this.#fail(new AppError('INTERNAL', `the background memory thread failed: ${e.message}`)));
+    worker.on('exit', (code) => {
+      if (!this.#terminating && !this.#done) this.#fail(new AppError('INTERNAL', `the background memory thread exited unexpectedly (code ${code})`));
+    });
+    this.#worker = worker;
+  }
+
+  /** true when the next recall has arrived (then `recallSync` answers without waiting) */
+  get available(): boolean {
+    if (this.#error !== null) throw this.#error;
+    return this.#left > 0 || this.#next();
+  }
+
+  /** resolves once the next recall has arrived */
+  async whenAvailable(): Promise<void> {
+    const t0 = performance.now();
+    while (!this.available) {
+      if (this.#done) throw new AppError('INTERNAL', 'the background memory has no more recalls, but the replay asked for one');
+      await new Promise<void>((r) => (this.#wake = r));
+    }
+    this.waitMs += performance.now() - t0;
+  }
+
+  async recall(vector: ArrayLike<number>, o: MemoryRecallOptions): Promise<MemoryRecall> {
+    if (!this.available) await this.whenAvailable();
+    return this.recallSync(vector, o);
+  }
+
+  recallSync(vector: ArrayLike<number>, o: MemoryRecallOptions): MemoryRecall {
+    if (!this.available) throw new AppError('INTERNAL', 'no background recall has arrived yet: await whenAvailable() before the decision');
+    const f = this.#cur!;
+    let p = this.#p;
+    const s = this.#series[f[p++]!]!;
+    const asOf = f[p++]!;
+    const dim = f[p++]!;
+    const st = this.#settings!;
+    const where = `${s.exchange} ${s.symbol} ${s.timeframe} at ${asOf}`;
+    if (o.exchange !== s.exchange || o.symbol !== s.symbol || o.timeframe !== s.timeframe || o.asOf !== asOf)
+      throw outOfStep(`the recall node asked for ${o.exchange} ${o.symbol} ${o.timeframe} at ${o.asOf}, the memory thread's next recall is for ${where}`);
+    if (o.k !== st.k || o.scope !== st.scope || (o.horizonBars ?? st.horizonBars) !== st.horizonBars)
+      throw outOfStep(`the recall node asked for k ${o.k}, scope ${o.scope}, horizon ${o.horizonBars}; the memory thread recalls k ${st.k}, scope ${st.scope}, horizon ${st.horizonBars}`);
+    if (vector.length !== dim) throw outOfStep(`the recall vector for ${where} has ${vector.length} features, the memory thread's ${dim}`);
+    for (let j = 0; j < dim; j++) {
+      if (!Object.is(vector[j], f[p + j])) throw outOfStep(`the recall vector for ${where} differs from the memory thread's at feature ${j}`);
+    }
+    p += dim;
+    const n = f[p++]!;
+    const strings = this.#strings;
+    const neighbours: RecalledMemory[] = [];
+    for (let i = 0; i < n; i++, p += NEIGHBOUR_VALUES) {
+      neighbours.push({
+        memoryId: strings[f[p]!]!,
+        exchange: strings[f[p + 1]!]!,
+        symbol: strings[f[p + 2]!]!,
+        timeframe: strings[f[p + 3]!]! as Timeframe,
+        ts: f[p + 4]!,
+        distance: f[p + 5]!,
+        horizonBars: f[p + 6]!,
+        forwardReturn: f[p + 7]!,
+        mfe: f[p + 8]!,
+        mae: f[p + 9]!,
+        resolvedAt: f[p + 10]!,
+      });
+    }
+    this.#p = p;
+    this.#left--;
+    this.recalls++;
+    // the store's MemoryRecall (toRecall in @meridian/memory), field for field
+    return {
+      schemaVersion: 1,
+      exchange: o.exchange,
+      symbol: o.symbol,
+      timeframe: o.timeframe,
+      asOf: o.asOf,
+      featureVersion: o.featureVersion,
+      scope: o.scope,
+      k: o.k,
+      neighbours,
+      stats: memoryStats(neighbours),
+    };
+  }
+
+  /** Stops the memory thread (at the end of a run, or after a failure). */
+  async close(): Promise<void> {
+    const w = this.#worker;
+    if (w === null) return;
+    this.#terminating = true;
+    await w.terminate();
+  }
+
+  /** moves to the next batch when the current one is used up; false when none has arrived */
+  #next(): boolean {
+    const b = this.#queue.shift();
+    if (b === undefined) return false;
+    this.#cur = b.f64;
+    this.#p = 0;
+    this.#left = b.count;
+    // the memory thread may now run one batch further ahead
+    Atomics.add(this.#consumed!, 0, 1);
+    Atomics.notify(this.#consumed!, 0);
+    return this.#left > 0 || this.#next();
+  }
+
+  #fail(e: Error): void {
+    this.#error ??= e;
+    this.#wakeUp();
+  }
+
+  #wakeUp(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+}
+
+function outOfStep(detail: string): AppError {
+  return new AppError('INTERNAL', `background memory out of step with the replay: ${detail}`, {
+    hint: 'the memory thread must see the same bars in the same order as the engine; this is a bug, please report it with the command line',
+  });
+}
+
+function packBars(bars: readonly Bar[]): Float64Array {
+  const a = new Float64Array(bars.length * 6);
+  let p = 0;
+  for (const b of bars) {
+    a[p++] = b.ts;
+    a[p++] = b.open;
+    a[p++] = b.high;
+    a[p++] = b.low;
+    a[p++] = b.close;
+    a[p++] = b.volume;
+  }
+  return a;
+}
