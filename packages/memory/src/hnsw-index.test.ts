@@ -182,6 +182,30 @@ describe('HnswIndex', () => {
     expect(self).toBeGreaterThanOrEqual(196);
   });
 
+  it('reserve(n) allocates once to exactly n (never shrinks), mid-way too, and the answers stay those of an index that grew by doubling', () => {
+    const data = vectors(3000, 12, 41);
+    const grown = new HnswIndex(DIM, { exactBelow: 64 }, 16);
+    const reserved = new HnswIndex(DIM, { exactBelow: 64 }, 16);
+    reserved.reserve(2000);
+    expect(reserved.capacity).toBe(2000);
+    reserved.reserve(100); // smaller than what it holds room for: nothing changes
+    expect(reserved.capacity).toBe(2000);
+    data.forEach((v, i) => {
+      grown.add(v, i);
+      reserved.add(v, i);
+      if (i === 1500) reserved.reserve(3000); // with vectors and links in it
+    });
+    expect(reserved.capacity).toBe(3000);
+    const a = new TopK(10);
+    const b = new TopK(10);
+    for (let i = 0; i < data.length; i += 30) {
+      grown.search(data[i]!, Infinity, a);
+      reserved.search(data[i]!, Infinity, b);
+      expect(ids(b)).toEqual(ids(a));
+      expect(b.dist).toEqual(a.dist);
+    }
+  });
+
   it('with index false it is brute force always', () => {
     const index = new HnswIndex(DIM, false);
     vectors(6000, 13, 20).forEach((v) => index.add(v, 1));

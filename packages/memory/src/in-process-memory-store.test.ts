@@ -132,3 +132,23 @@ describe('InProcessMemoryStore HNSW', () => {
     expect(store.recallSync(f(0.1), { ...o, symbol: 'A', horizonBars: 6 }).neighbours).toEqual([]);
   });
 });
+
+describe('InProcessMemoryStore.reserve', () => {
+  it('is a capacity hint only: the same answers with and without it; a non-positive or fractional count is refused', () => {
+    const fill = (reserve: boolean) => {
+      const store = new InProcessMemoryStore({ index: { exactBelow: 256 } });
+      if (reserve) store.reserve({ exchange: 'synthetic', symbol: 'S0/USDT', timeframe: '5m', featureVersion: FEATURE_VERSION, horizonBars: 12 }, 1500);
+      for (const b of syntheticSituations({ symbols: 1, barsPerSymbol: 1200, seed: 5, horizonBars: 12 })) store.storeSync(b);
+      return store;
+    };
+    const a = fill(false);
+    const b = fill(true);
+    const q = [...syntheticSituations({ symbols: 1, barsPerSymbol: 300, seed: 9 })].flat();
+    const o = { asOf: 8e15, k: 10, scope: 'same-symbol' as const, exchange: 'synthetic', symbol: 'S0/USDT', timeframe: '5m' as const, featureVersion: FEATURE_VERSION, horizonBars: 12 };
+    for (let i = 0; i < q.length; i += 20) expect(b.recallSync(q[i]!.features, o)).toEqual(a.recallSync(q[i]!.features, o));
+    expect(b.indexStats()[0]!.graphSize).toBe(a.indexStats()[0]!.graphSize);
+    const key = { exchange: 'synthetic', symbol: 'S0/USDT', timeframe: '5m' as const, featureVersion: FEATURE_VERSION, horizonBars: 12 };
+    expect(() => a.reserve(key, 0)).toThrow(/positive integer/);
+    expect(() => a.reserve(key, 2.5)).toThrow(/positive integer/);
+  });
+});
