@@ -1,8 +1,8 @@
 import type { Candle } from '@meridian/contracts';
 import { SimulatedClock } from '@meridian/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseSpeed, replayCandles, runLiveFeed, type Sleep } from '../../apps/cli/src/commands/feed.ts';
-import { MemoryCandleStore, createPublicExchange, fetchCandles } from '../../packages/market/src/index.ts';
+import { parseSpeed, runLiveFeed } from '../../apps/cli/src/commands/feed.ts';
+import { MemoryCandleStore, createPublicExchange, fetchCandles, replayCandles, type Sleep } from '../../packages/market/src/index.ts';
 import { DEFAULT_SYMBOLS, fakeKline, startFakeBinance, type FakeServer } from '../fake-binance/index.ts';
 import { ETH_BTC_CANDLES } from './worker-fixtures.ts';
 

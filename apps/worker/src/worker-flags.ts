@@ -6,7 +6,30 @@ import { DEFAULT_WORKER_SETTINGS, type WorkerSettings } from './open-worker.ts';
 
 export const USAGE = `usage: worker [--runner graph|fast] [--concurrency N] [--capital CUR=AMOUNT[,CUR=AMOUNT…]]
               [--no-memory] [--memory-k N] [--horizon BARS] [--max-catch-up BARS]
-              [--markets FILE.json] [--expire-approvals-ms N]`;
+              [--markets FILE.json] [--expire-approvals-ms N]
+              [--replay --symbol S --timeframe TF [--exchange binance] [--from T] [--to T]]  (embedded mode)`;
+
+/**
+ * `--replay` (embedded mode only): the worker publishes the stored candles of one series, in time order,
+ * into its own in-process queue, decides them, prints a summary and exits — the embedded counterpart of
+ * `meridian feed replay` (whose events go through Redis to worker processes).
+ */
+export interface WorkerReplay {
+  readonly exchange: string;
+  readonly symbol: string;
+  readonly timeframe: string;
+  /** epoch ms, inclusive; null: the first stored */
+  readonly from: number | null;
+  /** epoch ms, exclusive; null: after the last stored */
+  readonly to: number | null;
+}
+
+function time(v: string | undefined, flag: string): number | null {
+  if (v === undefined) return null;
+  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(n)) throw new AppError('VALIDATION', `--${flag} must be an ISO-8601 UTC time or epoch ms, got "${v}"`);
+  return n;
+}
 
 function wholeNumber(v: string | undefined, flag: string, def: number, min: number): number {
   if (v === undefined) return def;
@@ -28,8 +51,8 @@ export function parseCapital(s: string): Record<string, number> {
   return out;
 }
 
-/** Worker settings from command-line flags (the environment is read by packages/config). */
-export function parseWorkerFlags(argv: readonly string[]): WorkerSettings {
+/** Worker settings from command-line flags (the environment is read by packages/config), and the embedded replay if asked for. */
+export function parseWorkerFlags(argv: readonly string[]): WorkerSettings & { readonly replay: WorkerReplay | null } {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
@@ -44,6 +67,12 @@ export function parseWorkerFlags(argv: readonly string[]): WorkerSettings {
         'max-catch-up': { type: 'string' },
         markets: { type: 'string' },
         'expire-approvals-ms': { type: 'string' },
+        replay: { type: 'boolean' },
+        symbol: { type: 'string' },
+        timeframe: { type: 'string' },
+        exchange: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
       },
       strict: true,
     }).values;
@@ -55,7 +84,18 @@ export function parseWorkerFlags(argv: readonly string[]): WorkerSettings {
   if (runner !== 'graph' && runner !== 'fast') throw new AppError('VALIDATION', `--runner must be graph or fast, got "${runner}"`);
   const d = DEFAULT_WORKER_SETTINGS;
   const markets = str('markets');
+  const seriesFlags = ['symbol', 'timeframe', 'exchange', 'from', 'to'].filter((k) => str(k) !== undefined);
+  let replay: WorkerReplay | null = null;
+  if (values['replay'] === true) {
+    const symbol = str('symbol');
+    const timeframe = str('timeframe');
+    if (symbol === undefined || timeframe === undefined) throw new AppError('VALIDATION', '--replay needs --symbol and --timeframe (the stored series to replay)', { hint: USAGE });
+    replay = { exchange: str('exchange') ?? 'binance', symbol, timeframe, from: time(str('from'), 'from'), to: time(str('to'), 'to') };
+  } else if (seriesFlags.length > 0) {
+    throw new AppError('VALIDATION', `--${seriesFlags[0]} only goes with --replay`, { hint: USAGE });
+  }
   return {
+    replay,
     runner,
     concurrency: wholeNumber(str('concurrency'), 'concurrency', d.concurrency, 1),
     capital: str('capital') === undefined ? d.capital : parseCapital(str('capital') as string),

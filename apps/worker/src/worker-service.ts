@@ -27,9 +27,15 @@ export class WorkerService {
   #consumer: JobConsumer | undefined;
   #timer: NodeJS.Timeout | undefined;
   #housekeeping: Promise<void> | undefined;
+  #failed = 0;
 
   constructor(o: WorkerServiceOptions) {
     this.#o = o;
+  }
+
+  /** events that failed for good (every attempt used, or not retryable) since start */
+  get failedEvents(): number {
+    return this.#failed;
   }
 
   start(): void {
@@ -38,7 +44,10 @@ export class WorkerService {
     this.#consumer = this.#o.queue.process(candleClosedJob, (c) => this.#handle(c), {
       concurrency: this.#o.concurrency ?? 2,
       onInvalidPayload: (jobId, _raw, error) => logger.error({ jobId }, `candle event is invalid, dropped: ${error}`),
-      onFailed: (jobId, e, final) => logger.error({ jobId, err: e.message, final }, 'candle event failed'),
+      onFailed: (jobId, e, final) => {
+        if (final) this.#failed++;
+        logger.error({ jobId, err: e.message, final }, 'candle event failed');
+      },
     });
     const hk = this.#o.housekeeping;
     if (hk) {

@@ -26,3 +26,4 @@ export * from './indicators/rolling-extremes.ts';
 export * from './indicators/indicator-set.ts';
 export * from './indicators/batch.ts';
 export * from './feature-engine.ts';
+export * from './candle-feed.ts';

@@ -25,6 +25,8 @@ interface Lane {
   readonly live: Set<string>;
   readonly timers: Set<NodeJS.Timeout>;
   consumer: LaneConsumer | undefined;
+  /** whenEmpty callers, called once no job is waiting, delayed or running */
+  readonly empty: Set<() => void>;
 }
 
 interface LaneConsumer {
@@ -51,7 +53,7 @@ export class InProcessQueue implements JobQueue {
     const key = `${def.queue}/${def.name}`;
     let l = this.#lanes.get(key);
     if (!l) {
-      l = { waiting: [], live: new Set(), timers: new Set(), consumer: undefined };
+      l = { waiting: [], live: new Set(), timers: new Set(), consumer: undefined, empty: new Set() };
       this.#lanes.set(key, l);
     }
     return l;
@@ -93,12 +95,24 @@ export class InProcessQueue implements JobQueue {
     return lane.live.size - (lane.consumer?.running ?? 0);
   }
 
+  /**
+   * Resolves once no job of `def` is waiting, delayed for a retry or running — every job added so far has
+   * been handled (or has failed for good). At once when there are none. Closing the queue resolves it too.
+   */
+  whenEmpty(def: JobDefinition): Promise<void> {
+    const lane = this.#lane(def);
+    if (lane.live.size === 0 || this.#closed) return Promise.resolve();
+    return new Promise<void>((resolve) => lane.empty.add(resolve));
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const waits: Promise<void>[] = [];
     for (const lane of this.#lanes.values()) {
       for (const t of lane.timers) clearTimeout(t);
       lane.timers.clear();
+      for (const f of lane.empty) f();
+      lane.empty.clear();
       const c = lane.consumer;
       if (c) {
         c.closed = true;
@@ -148,6 +162,10 @@ export class InProcessQueue implements JobQueue {
         lane.timers.add(t);
       } else {
         lane.live.delete(job.jobId);
+        if (lane.live.size === 0) {
+          for (const f of lane.empty) f();
+          lane.empty.clear();
+        }
       }
       if (c.closed && c.running === 0) {
         for (const f of c.idle) f();

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Candle, Timeframe } from '@meridian/contracts';
 import type { Clock } from '@meridian/core';
 import type { Db } from '@meridian/db';
-import type { Bar, CandleStore, FetchOptions, SeriesKey } from '@meridian/market';
+import type { Bar, CandleStore, FeedReport, FetchOptions, Publish, SeriesKey, Sleep } from '@meridian/market';
 
 /** a ccxt exchange from @meridian/market's createPublicExchange (public endpoints only) */
 type Exchange = FetchOptions['exchange'];
@@ -17,22 +17,6 @@ type Exchange = FetchOptions['exchange'];
  * waits adds nothing, and a worker never decides a bar twice anyway.
  */
 
-/** Where events go: `queue.add(candleClosedJob, c)` (a function, so the loops below stay free of I/O imports). */
-export type Publish = (c: Candle) => Promise<{ added: boolean }>;
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
-
-export const abortableSleep: Sleep = (ms, signal) =>
-  new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-
 /** "60x" / "60" → 60; "max" / undefined → null (as fast as possible). */
 export function parseSpeed(s: string | undefined): number | null {
   if (s === undefined || s === 'max') return null;
@@ -40,41 +24,6 @@ export function parseSpeed(s: string | undefined): number | null {
   const n = m ? Number(m[1]) : NaN;
   if (!(n > 0) || !Number.isFinite(n)) throw new RangeError(`--speed must be like 60x (60 × real time: a 1m bar per second) or max, got "${s}"`);
   return n;
-}
-
-export interface ReplayOptions {
-  readonly candles: readonly Candle[];
-  readonly publish: Publish;
-  /** null: as fast as possible; n: bar time divided by n (60 → a 1m bar every second) */
-  readonly speed: number | null;
-  readonly sleep?: Sleep;
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (done: number, total: number) => void;
-}
-
-export interface FeedReport {
-  readonly published: number;
-  /** events whose job was still waiting in the queue (deduplicated) */
-  readonly duplicates: number;
-}
-
-/** Publish candles in time order; the pause before each is its distance in bar time from the previous one, divided by `speed`. */
-export async function replayCandles(o: ReplayOptions): Promise<FeedReport> {
-  const sleep = o.sleep ?? abortableSleep;
-  let published = 0;
-  let duplicates = 0;
-  let prev: number | null = null;
-  for (const c of o.candles) {
-    if (o.signal?.aborted) break;
-    if (o.speed !== null && prev !== null) await sleep((c.ts - prev) / o.speed, o.signal);
-    if (o.signal?.aborted) break;
-    prev = c.ts;
-    const r = await o.publish(c);
-    if (r.added) published++;
-    else duplicates++;
-    o.onProgress?.(published + duplicates, o.candles.length);
-  }
-  return { published, duplicates };
 }
 
 export interface LiveFeedOptions {
@@ -108,7 +57,8 @@ export interface LiveFeedOptions {
  * reported and retried at the next boundary; the others go on.
  */
 export async function runLiveFeed(o: LiveFeedOptions): Promise<FeedReport> {
-  const sleep = o.sleep ?? abortableSleep;
+  // loaded here, not at the top: `meridian --help` must not load the market package (ccxt)
+  const sleep = o.sleep ?? (await import('@meridian/market')).abortableSleep;
   const tf = o.timeframeMs;
   const settle = o.settleMs ?? 1500;
   let published = 0;
@@ -168,7 +118,7 @@ export function registerFeedCommands(program: Command): void {
           throw new AppError('NOT_FOUND', `no stored candles for ${key.exchange} ${key.symbol} ${key.timeframe} in that range`, { hint: 'import or fetch them first (meridian data import|fetch), or check with meridian data ls' });
         }
         const ac = stopOnSignal();
-        const r = await replayCandles({
+        const r = await m.replayCandles({
           candles,
           publish,
           speed,

@@ -15,9 +15,9 @@ export function registerRiskApprovalCommands(risk: Command): void {
       .description(description)
       .argument('<decisionId>', 'the decision waiting for approval (its id is on the pending trace)')
       .requiredOption('--reason <text>', 'why (kept in the trace and the audit log)')
-      .option('--author <name>', 'the risk officer (default: the OS user)')
+      .requiredOption('--author <name>', 'the risk officer answering (kept in the trace and the audit log)')
       .option('--json', 'print the resolved trace as JSON')
-      .action(async (decisionId: string, o: { reason: string; author?: string; json?: boolean }) => {
+      .action(async (decisionId: string, o: { reason: string; author: string; json?: boolean }) => {
         const { AppError, isUuid, toIso } = await import('@meridian/core');
         const { loadConfig, requireSigningKey } = await import('@meridian/config');
         const { openDb, migrate } = await import('@meridian/db');
@@ -26,7 +26,7 @@ export function registerRiskApprovalCommands(risk: Command): void {
         if (!isUuid(id)) throw new AppError('VALIDATION', `"${decisionId}" is not a decision id (a UUID)`, { hint: 'copy it from the pending decision on the dashboard or its trace' });
         const reason = o.reason.trim();
         if (!reason) throw new AppError('VALIDATION', '--reason must not be empty');
-        const author = (o.author ?? (await osUser())).trim();
+        const author = o.author.trim();
         if (!author) throw new AppError('VALIDATION', '--author must not be empty');
         const config = loadConfig();
         // denying signs nothing, so it works without the key; approving needs it
@@ -68,15 +68,6 @@ export function registerRiskApprovalCommands(risk: Command): void {
 
   answer('approve', 'approve an order waiting for a risk officer: signs it and hands it to the outbox');
   answer('deny', 'deny an order waiting for a risk officer: nothing is sent');
-}
-
-async function osUser(): Promise<string> {
-  const os = await import('node:os');
-  try {
-    return os.userInfo().username || 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 function print(s: string): void {

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { isAppError } from '@meridian/core';
+import { DEFAULT_WORKER_SETTINGS } from './open-worker.ts';
+import { parseWorkerFlags } from './worker-flags.ts';
+
+function refusal(argv: string[]): string {
+  try {
+    parseWorkerFlags(argv);
+  } catch (e) {
+    if (isAppError(e) && e.code === 'VALIDATION') return e.message;
+    throw e;
+  }
+  throw new Error(`expected ${argv.join(' ')} to be refused`);
+}
+
+describe('worker flags', () => {
+  it('defaults: the documented settings, no replay', () => {
+    const s = parseWorkerFlags([]);
+    expect(s).toMatchObject({ ...DEFAULT_WORKER_SETTINGS, replay: null });
+  });
+
+  it('--replay: the series and its window (ISO-8601 or epoch ms); exchange defaults to binance', () => {
+    const s = parseWorkerFlags(['--replay', '--symbol', 'ETH/BTC', '--timeframe', '5m', '--from', '2018-01-11T10:00:00Z', '--to', '1515801600000', '--runner', 'fast']);
+    expect(s.replay).toEqual({ exchange: 'binance', symbol: 'ETH/BTC', timeframe: '5m', from: Date.UTC(2018, 0, 11, 10), to: 1515801600000 });
+    expect(s.runner).toBe('fast');
+  });
+
+  it('refuses a replay without its series, series flags without --replay, and a bad time, saying what to give', () => {
+    expect(refusal(['--replay', '--symbol', 'ETH/BTC'])).toBe('--replay needs --symbol and --timeframe (the stored series to replay)');
+    expect(refusal(['--symbol', 'ETH/BTC'])).toBe('--symbol only goes with --replay');
+    expect(refusal(['--replay', '--symbol', 'ETH/BTC', '--timeframe', '5m', '--from', 'yesterday'])).toBe('--from must be an ISO-8601 UTC time or epoch ms, got "yesterday"');
+    expect(refusal(['--runner', 'slow'])).toBe('--runner must be graph or fast, got "slow"');
+  });
+});
