@@ -198,6 +198,21 @@ describe('meridian backtest', () => {
     expect(s.rejectionsByCheck['allowedSymbols']).toBe(proposals.length);
   });
 
+  it('counts a pending approval as a rejection under approvalThreshold: nobody approves inside a backtest', async () => {
+    // every order above 0.01 waits for a risk officer
+    const limits = { ...(JSON.parse(fs.readFileSync(limitsFile, 'utf8')) as Record<string, unknown>), requireApprovalAboveNotional: 0.01 };
+    const f = path.join(tmp, 'approve-everything.json');
+    fs.writeFileSync(f, JSON.stringify(limits));
+    const out = await backtest('pending', '--data', demoCsv, '--symbol', 'ETH/BTC', '--timeframe', '5m', '--risk-limits', f, '--no-memory');
+    const pending = traces(out).filter((t) => t.verdict?.status === 'pending_approval');
+    expect(pending.length).toBeGreaterThan(0);
+    for (const t of pending) expect(t.orderRequest).toBeNull();
+    const s = JSON.parse(read(out, 'summary.json')) as { trades: number; riskRejected: number; rejectionsByCheck: Record<string, number> };
+    expect(s.rejectionsByCheck['approvalThreshold']).toBe(pending.length);
+    expect(s.riskRejected).toBeGreaterThanOrEqual(pending.length);
+    expect(s.trades).toBe(0);
+  });
+
   it('runs two symbols on one portfolio, stores the run, and says what is wrong with bad input', async () => {
     const out = path.join(tmp, 'two');
     const ltcCut = path.join(tmp, 'ltc-600.csv');
