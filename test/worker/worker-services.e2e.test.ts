@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Candle } from '@meridian/contracts';
 import { migrate, openDb, setRiskLimits, upsertCandles, type Db } from '@meridian/db';
+import { replayCandles } from '@meridian/market';
 import { BullMqQueue, candleClosedJob } from '@meridian/queue';
 import { freshPgDatabase, probePostgres, probeRedis } from '@meridian/test/support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,13 +107,21 @@ describe.skipIf(!pg.ok || !redis.ok)(`worker in services mode: two processes, 50
     const b = startWorker('b');
     await Promise.all([a.started, b.started]);
 
-    // publish in time order, with every 10th event sent twice right away (deduplicated while queued)
+    // published into Redis as `meridian feed replay` does (the same replayCandles), with every 10th event sent
+    // twice right away (deduplicated while queued)
     const publish = async (c: Candle) => queue.add(candleClosedJob, c);
     let deduped = 0;
-    for (let i = 0; i < events.length; i++) {
-      await publish(events[i]!);
-      if (i % 10 === 0 && !(await publish(events[i]!)).added) deduped++;
-    }
+    let i = 0;
+    const fed = await replayCandles({
+      candles: events,
+      speed: null,
+      publish: async (c) => {
+        const r = await publish(c);
+        if (i++ % 10 === 0 && !(await publish(c)).added) deduped++;
+        return r;
+      },
+    });
+    expect(fed).toEqual({ published: EVENTS, duplicates: 0 });
     await waitFor('500 traces', async () => (await countTraces()) >= EVENTS, 150_000);
 
     // redeliveries of finished events (their jobs are gone from Redis, so these are new jobs)
