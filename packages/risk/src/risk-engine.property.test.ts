@@ -142,7 +142,8 @@ function breaches(w: World, x: number): string[] {
   if (L.priceCollarPct !== undefined && d.orderType === 'limit' && !le((Math.abs(p - m.lastPrice) / m.lastPrice) * 100, L.priceCollarPct)) out.push('priceCollar');
   if (x < m.market.minQty * (1 - TOL) || x * p < m.market.minNotional * (1 - TOL)) out.push('minOrderSize');
   const steps = x / m.market.qtyStep;
-  if (Math.abs(steps - Math.round(steps)) > 1e-6) out.push('off-step quantity');
+  // a whole number of steps up to the float granularity of the step count: 1e6 / 0.00001 is 99999999999.99998
+  if (Math.abs(steps - Math.round(steps)) > Math.max(1e-6, 4 * Number.EPSILON * Math.abs(steps))) out.push('off-step quantity');
   if (!reduces) {
     if (L.allowedSymbols.length > 0 && !L.allowedSymbols.includes(d.symbol)) out.push('allowedSymbols');
     if (L.requireStopLoss && d.stopPrice === null) out.push('stopLoss missing');
@@ -168,6 +169,13 @@ function breaches(w: World, x: number): string[] {
 
 const RUNS = { numRuns: 3_000 };
 
+/**
+ * Found by this property (seed -1497078878): a sell of 1,000,000 on a 0.00001 step, approved by the engine and
+ * flagged off-step by an oracle with an absolute tolerance (the step count's float granularity is 1.5e-5 there).
+ * The oracle was wrong; the engine's onStep allows for that granularity. Kept as a fixed example.
+ */
+const HUGE_ON_FINE_STEP = JSON.parse(String.raw`{"d":{"schemaVersion":1,"decisionId":"0190a3b4-0000-7000-8000-000000000001","exchange":"paper","symbol":"BTC/USDT","timeframe":"1h","asOf":1705320000000,"agentVersion":"test","policy":"deterministic","fallbackReason":null,"action":"open","side":"sell","quantity":1000000,"orderType":"market","limitPrice":null,"stopPrice":null,"targetPrice":52000,"referencePrice":980,"confidence":0.3,"rationale":"test"},"pf":{"schemaVersion":1,"asOf":1705320000000,"quoteCurrency":"USDT","cash":0,"equity":920,"grossExposure":6000,"netExposure":-6000,"positions":[{"schemaVersion":1,"exchange":"paper","symbol":"ETH/USDT","avgEntryPrice":2000,"markPrice":2000,"notional":6000,"realizedPnl":0,"unrealizedPnl":0,"openedAt":1705316400000,"updatedAt":1705320000000,"quantity":-3}],"realizedPnl":0,"unrealizedPnl":0,"feesPaid":0,"dayStartEquity":1000,"dailyPnl":0,"peakEquity":1000,"drawdownPct":0,"ordersLastMinute":0},"m":{"schemaVersion":1,"exchange":"paper","symbol":"BTC/USDT","timeframe":"1h","asOf":1705320000000,"lastPrice":1000,"lastCandleTs":1705316400000,"dataTs":1705320000000,"bid":null,"ask":null,"market":{"symbol":"BTC/USDT","base":"BTC","quote":"USDT","minQty":0,"qtyStep":0.00001,"priceStep":0.01,"minNotional":0}},"L":{"schemaVersion":1,"allowedSymbols":[],"requireStopLoss":false},"st":{"schemaVersion":1,"state":"ACTIVE","reason":"prop","actor":"prop","since":1705319999999,"until":null},"now":1705320000000}`) as World;
+
 describe('evaluate: properties', () => {
   it('no approved or resized order breaches any limit; pending only above the approval threshold', () => {
     fc.assert(
@@ -180,7 +188,7 @@ describe('evaluate: properties', () => {
         if (v.status === 'pending_approval') expect(w.L.requireApprovalAboveNotional).toBeDefined();
         if (v.status === 'approved') expect(v.approvedQuantity).toBe(w.d.quantity);
       }),
-      RUNS,
+      { ...RUNS, examples: [[HUGE_ON_FINE_STEP]] },
     );
   });
 
