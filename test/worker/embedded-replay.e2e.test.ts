@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processEnv } from '@meridian/config';
 import { openDb, type Db } from '@meridian/db';
 import { REPO_ROOT, runMeridian, runProcess, type CliRun } from '@meridian/test/support';
-import { TEST_SIGNING_KEY } from './worker-fixtures.ts';
+import { PERMISSIVE_LIMITS, TEST_SIGNING_KEY } from './worker-fixtures.ts';
 
 /**
  * Embedded mode end to end, no services: the real worker process with `--replay` feeds stored ETH/BTC
@@ -18,7 +18,7 @@ const FROM = '2018-01-11T10:00:00Z';
 const TO = '2018-01-13T00:00:00Z'; // 456 five-minute candles
 const EVENTS = 456;
 // permissive notional limits, but every order above 0.05 BTC waits for a risk officer
-const LIMITS = { schemaVersion: 1, allowedSymbols: [], requireStopLoss: false, maxOrderNotional: 0.5, maxPositionNotional: 1, maxGrossExposure: 1, maxNetExposure: 1, riskPerTradePct: 2, requireApprovalAboveNotional: 0.05 };
+const LIMITS = { ...PERMISSIVE_LIMITS, requireApprovalAboveNotional: 0.05 };
 
 const env = { MERIDIAN_RISK_SIGNING_KEY: TEST_SIGNING_KEY, REDIS_URL: undefined };
 const meridian = (...args: string[]) => runMeridian(home, args, env);

@@ -9,24 +9,14 @@ import { SimulatedClock, createLogger } from '@meridian/core';
 import { migrate, openDb, setRiskLimits, upsertCandles, type Db } from '@meridian/db';
 import { InProcessQueue } from '@meridian/queue';
 import { openWorker, type Worker } from '../../apps/worker/src/index.ts';
-import { ETH_BTC_CANDLES, TEST_SIGNING_KEY } from './worker-fixtures.ts';
+import { ETH_BTC_CANDLES, PERMISSIVE_LIMITS, TEST_SIGNING_KEY } from './worker-fixtures.ts';
 
 /**
  * The worker's housekeeping: a pending approval nobody answers is marked expired by the worker's own
  * periodic sweep once its TTL has passed (on the worker's clock). Embedded database (PGlite), no services.
  */
-const LIMITS: RiskLimits = {
-  schemaVersion: 1,
-  allowedSymbols: [],
-  requireStopLoss: false,
-  maxOrderNotional: 0.5,
-  maxPositionNotional: 1,
-  maxGrossExposure: 1,
-  maxNetExposure: 1,
-  riskPerTradePct: 2,
-  // every order above 0.05 BTC waits for a risk officer
-  requireApprovalAboveNotional: 0.05,
-};
+// every order above 0.05 BTC waits for a risk officer
+const LIMITS: RiskLimits = { ...PERMISSIVE_LIMITS, requireApprovalAboveNotional: 0.05 };
 const TTL = 15 * 60_000;
 
 describe('worker housekeeping (PGlite)', () => {

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { MemoryRecall, MemoryScope, RecalledMemory, Timeframe } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
 import type { Bar } from '@meridian/market';
-import { memoryStats, type HnswOptions } from '@meridian/memory';
+import { toRecall, type HnswOptions } from '@meridian/memory';
 import type { MemoryRecaller, MemoryRecallOptions } from '@meridian/orchestrator';
 import { NEIGHBOUR_VALUES, type BackgroundMemoryMessage, type BackgroundMemoryWorkerData } from './background-memory-worker.ts';
 
@@ -175,19 +175,8 @@ export class BackgroundMemory implements MemoryRecaller {
     this.#p = p;
     this.#left--;
     this.recalls++;
-    // the store's MemoryRecall (toRecall in @meridian/memory), field for field
-    return {
-      schemaVersion: 1,
-      exchange: o.exchange,
-      symbol: o.symbol,
-      timeframe: o.timeframe,
-      asOf: o.asOf,
-      featureVersion: o.featureVersion,
-      scope: o.scope,
-      k: o.k,
-      neighbours,
-      stats: memoryStats(neighbours),
-    };
+    // the MemoryRecall the store would have returned
+    return toRecall(o, neighbours);
   }
 
   /** Stops the memory thread (at the end of a run, or after a failure). */

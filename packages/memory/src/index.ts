@@ -1,7 +1,7 @@
 export * from './memory-store.ts';
 export * from './memory-stats.ts';
 export * from './memory-builder.ts';
-export { memoryId, keyString } from './memory-validation.ts';
+export { memoryId, keyString, toRecall } from './memory-validation.ts';
 export * from './pg-memory-store.ts';
 export * from './synthetic-memories.ts';
 export * from './in-process-memory-store.ts';
