@@ -28,7 +28,8 @@ function worker(...args: string[]): Promise<CliRun> {
   delete full['REDIS_URL'];
   return runProcess(process.execPath, ['--conditions=@meridian/source', '--import', 'tsx', path.join(REPO_ROOT, 'apps/worker/src/main.ts'), ...args], full);
 }
-const replay = () => worker('--replay', '--symbol', 'ETH/BTC', '--timeframe', '5m', '--capital', 'BTC=1', '--from', FROM, '--to', TO);
+// one event at a time: with two, a later bar's event may catch up an earlier bar first (then counted as "already decided")
+const replay = () => worker('--replay', '--symbol', 'ETH/BTC', '--timeframe', '5m', '--capital', 'BTC=1', '--concurrency', '1', '--from', FROM, '--to', TO);
 
 /** the embedded database, opened after the processes above have exited (PGlite allows one process at a time) */
 async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {

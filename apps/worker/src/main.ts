@@ -9,7 +9,7 @@
 import { loadConfig, requireSigningKey, type Config } from '@meridian/config';
 import { createLogger, isAppError, toAppError, type Logger } from '@meridian/core';
 import { latestRiskLimits, migrate, openDb, readCandles, type Db } from '@meridian/db';
-import { parseExchangeId, parseSymbol, parseTimeframe, replayCandles } from '@meridian/market';
+import { replayCandles } from '@meridian/market';
 import { BullMqQueue, InProcessQueue, candleClosedJob, type JobQueue } from '@meridian/queue';
 import { openWorker, type WorkerSettings } from './open-worker.ts';
 import { parseWorkerFlags, type WorkerReplay } from './worker-flags.ts';
@@ -79,14 +79,14 @@ async function main(): Promise<void> {
  * what happened and exits. A second replay of the same candles decides nothing again (duplicates).
  */
 async function replayEmbedded(config: Config, db: Db, settings: WorkerSettings, r: WorkerReplay, logger: Logger): Promise<void> {
-  const key = { exchange: parseExchangeId(r.exchange), symbol: parseSymbol(r.symbol), timeframe: parseTimeframe(r.timeframe) };
+  const key = { exchange: r.exchange, symbol: r.symbol, timeframe: r.timeframe };
   const candles = await readCandles(db, { ...key, ...(r.from === null ? {} : { from: r.from }), ...(r.to === null ? {} : { to: r.to }) });
   if (candles.length === 0) {
     await db.close();
     fail(`no stored candles for ${key.exchange} ${key.symbol} ${key.timeframe} in that range — import or fetch them first (meridian data import|fetch)`, 66);
   }
   const queue = new InProcessQueue();
-  const count = { decided: 0, order: 0, pending: 0, rejected: 0, hold: 0, duplicate: 0, late: 0, warming: 0, failed: 0 };
+  const count = { decided: 0, order: 0, pending: 0, rejected: 0, hold: 0, duplicate: 0, late: 0, warming: 0 };
   // what a risk officer needs to answer the pending ones (no dashboard in embedded mode)
   const pending: string[] = [];
   const worker = await openWorker({
@@ -135,7 +135,8 @@ async function replayEmbedded(config: Config, db: Db, settings: WorkerSettings, 
     await queue.close();
     await db.close();
   }
-  process.exit(worker.service.failedEvents > 0 ? 1 : 0);
+  // a replay stopped by a signal is not a complete one (130, as a shell reports an interrupt); a failed event is 1
+  process.exit(ac.signal.aborted ? 130 : worker.service.failedEvents > 0 ? 1 : 0);
 }
 
 main().catch((e: unknown) => {

@@ -30,5 +30,6 @@ describe('worker flags', () => {
     expect(refusal(['--symbol', 'ETH/BTC'])).toBe('--symbol only goes with --replay');
     expect(refusal(['--replay', '--symbol', 'ETH/BTC', '--timeframe', '5m', '--from', 'yesterday'])).toBe('--from must be an ISO-8601 UTC time or epoch ms, got "yesterday"');
     expect(refusal(['--runner', 'slow'])).toBe('--runner must be graph or fast, got "slow"');
+    expect(refusal(['--replay', '--symbol', 'ETH/BTC', '--timeframe', '7m'])).toMatch(/unknown timeframe "7m"/);
   });
 });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { MarketInfoSchema } from '@meridian/contracts';
+import { MarketInfoSchema, type Timeframe } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
+import { parseExchangeId, parseSymbol, parseTimeframe } from '@meridian/market';
 import { DEFAULT_WORKER_SETTINGS, type WorkerSettings } from './open-worker.ts';
 
 export const USAGE = `usage: worker [--runner graph|fast] [--concurrency N] [--capital CUR=AMOUNT[,CUR=AMOUNT…]]
@@ -17,7 +18,7 @@ export const USAGE = `usage: worker [--runner graph|fast] [--concurrency N] [--c
 export interface WorkerReplay {
   readonly exchange: string;
   readonly symbol: string;
-  readonly timeframe: string;
+  readonly timeframe: Timeframe;
   /** epoch ms, inclusive; null: the first stored */
   readonly from: number | null;
   /** epoch ms, exclusive; null: after the last stored */
@@ -90,7 +91,8 @@ export function parseWorkerFlags(argv: readonly string[]): WorkerSettings & { re
     const symbol = str('symbol');
     const timeframe = str('timeframe');
     if (symbol === undefined || timeframe === undefined) throw new AppError('VALIDATION', '--replay needs --symbol and --timeframe (the stored series to replay)', { hint: USAGE });
-    replay = { exchange: str('exchange') ?? 'binance', symbol, timeframe, from: time(str('from'), 'from'), to: time(str('to'), 'to') };
+    // checked here, before the worker opens anything: a mistyped series fails with what is wrong
+    replay = { exchange: parseExchangeId(str('exchange') ?? 'binance'), symbol: parseSymbol(symbol), timeframe: parseTimeframe(timeframe), from: time(str('from'), 'from'), to: time(str('to'), 'to') };
   } else if (seriesFlags.length > 0) {
     throw new AppError('VALIDATION', `--${seriesFlags[0]} only goes with --replay`, { hint: USAGE });
   }

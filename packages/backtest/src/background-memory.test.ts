@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,28 @@ describe('BackgroundMemory (the memory side of a backtest on a second thread)', 
     } finally {
       await bg.close();
     }
+  });
+
+  it('fails the run, at its end, when the runner took its recalls elsewhere (a mis-wired memory never passes silently)', async () => {
+    const cfg = config([{ symbol: 'ETH/BTC', bars: ETH.slice(0, 400) }]);
+    const bg = new BackgroundMemory();
+    // the run's memory is the background one, but the runner recalls from another store
+    const runner = createDecisionRunner({ kind: 'fast', memory: { recaller: new InProcessMemoryStore(), k: 20, scope: 'same-symbol', horizonBars: 12 } });
+    await expect(runBacktest(cfg, { runner, memory: bg, outDir: null })).rejects.toThrow(/handed out 0 recalls for 201 decisions/);
+  });
+
+  it('does not start its thread when the run fails before replaying (an output path that cannot be a directory)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'meridian-bg-memory-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const cfg = config([{ symbol: 'ETH/BTC', bars: ETH.slice(0, 400) }]);
+    const bg = new BackgroundMemory();
+    const runner = createDecisionRunner({ kind: 'fast', memory: { recaller: bg, k: 20, scope: 'same-symbol', horizonBars: 12 } });
+    await expect(runBacktest(cfg, { runner, memory: bg, outDir: path.join(file, 'out') })).rejects.toThrow();
+    // never started: it can still be started (once) and closed
+    bg.start([], { timeframeMs: 300_000, k: 20, scope: 'same-symbol', horizonBars: 12 });
+    await bg.close();
   });
 
   it('is one per run', () => {

@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { MemoryRecall, MemoryScope, RecalledMemory, Timeframe } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
-import type { Bar } from '@meridian/market';
-import { toRecall, type HnswOptions } from '@meridian/memory';
+import { FEATURE_VERSION, type Bar } from '@meridian/market';
+import { DEFAULT_HORIZON_BARS, toRecall, type HnswOptions } from '@meridian/memory';
 import type { MemoryRecaller, MemoryRecallOptions } from '@meridian/orchestrator';
 import { NEIGHBOUR_VALUES, type BackgroundMemoryMessage, type BackgroundMemoryWorkerData } from './background-memory-worker.ts';
 
@@ -104,7 +104,8 @@ export class BackgroundMemory implements MemoryRecaller {
       } else if (m.type === 'done') {
         this.#done = true;
       } else {
-        this.#fail(new AppError('INTERNAL', `the background memory failed: ${m.message}${m.code === null ? '' : ` (${m.code})`}`));
+        // bad data stays a VALIDATION error (its exit code); anything else is the memory thread's failure
+        this.#fail(new AppError(m.code === 'VALIDATION' ? 'VALIDATION' : 'INTERNAL', `the background memory failed: ${m.message}${m.code === null ? '' : ` (${m.code})`}`));
       }
       this.#wakeUp();
     });
@@ -147,8 +148,11 @@ export class BackgroundMemory implements MemoryRecaller {
     const where = `${s.exchange} ${s.symbol} ${s.timeframe} at ${asOf}`;
     if (o.exchange !== s.exchange || o.symbol !== s.symbol || o.timeframe !== s.timeframe || o.asOf !== asOf)
       throw outOfStep(`the recall node asked for ${o.exchange} ${o.symbol} ${o.timeframe} at ${o.asOf}, the memory thread's next recall is for ${where}`);
-    if (o.k !== st.k || o.scope !== st.scope || (o.horizonBars ?? st.horizonBars) !== st.horizonBars)
-      throw outOfStep(`the recall node asked for k ${o.k}, scope ${o.scope}, horizon ${o.horizonBars}; the memory thread recalls k ${st.k}, scope ${st.scope}, horizon ${st.horizonBars}`);
+    const horizon = o.horizonBars ?? DEFAULT_HORIZON_BARS;
+    if (o.k !== st.k || o.scope !== st.scope || horizon !== st.horizonBars || o.featureVersion !== FEATURE_VERSION)
+      throw outOfStep(
+        `the recall node asked for k ${o.k}, scope ${o.scope}, horizon ${horizon}, feature version ${o.featureVersion}; the memory thread recalls k ${st.k}, scope ${st.scope}, horizon ${st.horizonBars}, feature version ${FEATURE_VERSION}`,
+      );
     if (vector.length !== dim) throw outOfStep(`the recall vector for ${where} has ${vector.length} features, the memory thread's ${dim}`);
     for (let j = 0; j < dim; j++) {
       if (!Object.is(vector[j], f[p + j])) throw outOfStep(`the recall vector for ${where} differs from the memory thread's at feature ${j}`);

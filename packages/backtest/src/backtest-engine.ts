@@ -156,10 +156,6 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
     firstClose: s.bars[0]!.close,
     lastClose: s.bars[0]!.open,
   }));
-  background?.start(
-    series.map((s) => ({ exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, bars: s.bars })),
-    { timeframeMs: tf, k: config.memory.k, scope: config.memory.scope, horizonBars: config.memory.horizonBars },
-  );
   // one memory per bar at most: the in-process index is allocated once at that size
   if (memory?.reserve !== undefined)
     for (const s of series) memory.reserve({ exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, featureVersion: FEATURE_VERSION, horizonBars: config.memory.horizonBars }, Math.max(1, s.bars.length));
@@ -373,6 +369,11 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
   let curTs = -1;
   const progressEvery = 4096;
   try {
+    // started here, inside the try: a run that fails from now on closes the memory thread (below)
+    background?.start(
+      series.map((s) => ({ exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, bars: s.bars })),
+      { timeframeMs: tf, k: config.memory.k, scope: config.memory.scope, horizonBars: config.memory.horizonBars },
+    );
     for (;;) {
       let k = -1;
       let best = Infinity;
@@ -407,6 +408,11 @@ export async function runBacktest(config: BacktestConfig, deps: BacktestDeps): P
     throw e;
   }
   await background?.close();
+  // every decision took its bar's recall from the memory thread (a runner with another recaller would leave them unused)
+  if (background !== null && background.recalls !== decisions)
+    throw new AppError('INTERNAL', `the background memory handed out ${background.recalls} recalls for ${decisions} decisions`, {
+      hint: "give the runner the same BackgroundMemory as the run's memory (createDecisionRunner({ memory: { recaller: it, … } }))",
+    });
   recordRow(curTs + tf);
   deps.onProgress?.(done, totalEvents);
   if (decisionsOut !== null) {
