@@ -24,10 +24,11 @@ export function floorToStep(x: number, step: number): number {
   const d = decimalsOf(step);
   const q = x / step;
   // x on the grid can divide to just below a whole number (0.3/0.1 = 2.9999999999999996,
-  // 20367.42840848/1e-8 = 2036742840847.9998): snap within a tolerance relative to q, since a
-  // fixed nudge is lost below one ulp once q passes ~1e7
+  // 20367.42840848/1e-8 = 2036742840847.9998): snap to it within the float granularity of q — a few
+  // ulps, 4·ε·q, since a fixed nudge is lost below one ulp once q passes ~1e7 — and never more: a
+  // relative 1e-12 was 0.47 of a step at q = 4.7e11 and rounded 470251412.7345298 up to …735
   const near = Math.round(q);
-  const n = Math.abs(q - near) <= Math.max(1e-9, Math.abs(q) * 1e-12) ? near : Math.floor(q);
+  const n = Math.abs(q - near) <= Math.max(1e-9, 4 * Number.EPSILON * Math.abs(q)) ? near : Math.floor(q);
   return Number((n * step).toFixed(Math.min(d, 100)));
 }
 

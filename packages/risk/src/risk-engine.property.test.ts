@@ -174,6 +174,13 @@ const RUNS = { numRuns: 3_000 };
  * flagged off-step by an oracle with an absolute tolerance (the step count's float granularity is 1.5e-5 there).
  * The oracle was wrong; the engine's onStep allows for that granularity. Kept as a fixed example.
  */
+/**
+ * Found by "resizing never increases quantity" (seed 136898041): 470251412.7345298 on a 0.001 step was resized
+ * UP to 470251412.735 — floorToStep snapped within a relative 1e-12 of the step count, 0.47 of a step there.
+ * floorToStep now snaps only within the count's float granularity. Kept as a fixed example.
+ */
+const HALF_STEP_BELOW_GRID_HUGE = JSON.parse(String.raw`{"d":{"schemaVersion":1,"decisionId":"0190a3b4-0000-7000-8000-000000000001","exchange":"paper","symbol":"BTC/USDT","timeframe":"1h","asOf":1705320000000,"agentVersion":"test","policy":"deterministic","fallbackReason":null,"action":"open","side":"sell","quantity":470251412.7345298,"orderType":"market","limitPrice":null,"stopPrice":null,"targetPrice":52000,"referencePrice":980,"confidence":0.3,"rationale":"test"},"pf":{"schemaVersion":1,"asOf":1705320000000,"quoteCurrency":"USDT","cash":0,"equity":920,"grossExposure":0,"netExposure":0,"positions":[],"realizedPnl":0,"unrealizedPnl":0,"feesPaid":0,"dayStartEquity":1000,"dailyPnl":0,"peakEquity":1000,"drawdownPct":0,"ordersLastMinute":0},"m":{"schemaVersion":1,"exchange":"paper","symbol":"BTC/USDT","timeframe":"1h","asOf":1705320000000,"lastPrice":1000,"lastCandleTs":1705316400000,"dataTs":1705320000000,"bid":null,"ask":null,"market":{"symbol":"BTC/USDT","base":"BTC","quote":"USDT","minQty":0,"qtyStep":0.001,"priceStep":0.01,"minNotional":0}},"L":{"schemaVersion":1,"allowedSymbols":[],"requireStopLoss":false},"st":{"schemaVersion":1,"state":"ACTIVE","reason":"prop","actor":"prop","since":1705319999999,"until":null},"now":1705320000000}`) as World;
+
 const HUGE_ON_FINE_STEP = JSON.parse(String.raw`{"d":{"schemaVersion":1,"decisionId":"0190a3b4-0000-7000-8000-000000000001","exchange":"paper","symbol":"BTC/USDT","timeframe":"1h","asOf":1705320000000,"agentVersion":"test","policy":"deterministic","fallbackReason":null,"action":"open","side":"sell","quantity":1000000,"orderType":"market","limitPrice":null,"stopPrice":null,"targetPrice":52000,"referencePrice":980,"confidence":0.3,"rationale":"test"},"pf":{"schemaVersion":1,"asOf":1705320000000,"quoteCurrency":"USDT","cash":0,"equity":920,"grossExposure":6000,"netExposure":-6000,"positions":[{"schemaVersion":1,"exchange":"paper","symbol":"ETH/USDT","avgEntryPrice":2000,"markPrice":2000,"notional":6000,"realizedPnl":0,"unrealizedPnl":0,"openedAt":1705316400000,"updatedAt":1705320000000,"quantity":-3}],"realizedPnl":0,"unrealizedPnl":0,"feesPaid":0,"dayStartEquity":1000,"dailyPnl":0,"peakEquity":1000,"drawdownPct":0,"ordersLastMinute":0},"m":{"schemaVersion":1,"exchange":"paper","symbol":"BTC/USDT","timeframe":"1h","asOf":1705320000000,"lastPrice":1000,"lastCandleTs":1705316400000,"dataTs":1705320000000,"bid":null,"ask":null,"market":{"symbol":"BTC/USDT","base":"BTC","quote":"USDT","minQty":0,"qtyStep":0.00001,"priceStep":0.01,"minNotional":0}},"L":{"schemaVersion":1,"allowedSymbols":[],"requireStopLoss":false},"st":{"schemaVersion":1,"state":"ACTIVE","reason":"prop","actor":"prop","since":1705319999999,"until":null},"now":1705320000000}`) as World;
 
 describe('evaluate: properties', () => {
@@ -199,7 +206,7 @@ describe('evaluate: properties', () => {
         expect(v.approvedQuantity).toBeLessThanOrEqual(v.requestedQuantity);
         if (v.status === 'resized') expect(v.approvedQuantity).toBeLessThan(v.requestedQuantity);
       }),
-      RUNS,
+      { ...RUNS, examples: [[HALF_STEP_BELOW_GRID_HUGE]] },
     );
   });
 
