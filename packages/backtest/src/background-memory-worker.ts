@@ -111,8 +111,10 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
       const f = features[j]!;
       vector.push(Number.isFinite(f) ? f : 0);
     }
-    const r = store.recallSync(vector, {
-      asOf: bar.ts + d.timeframeMs,
+    const asOf = bar.ts + d.timeframeMs;
+    // the neighbours only: the main thread builds the MemoryRecall (and its statistics) with the store's toRecall
+    const nb: readonly RecalledMemory[] = store.nearestSync(vector, {
+      asOf,
       k: d.k,
       scope: d.scope,
       exchange: st.s.exchange,
@@ -121,7 +123,6 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
       featureVersion: FEATURE_VERSION,
       horizonBars: d.horizonBars,
     });
-    const nb: readonly RecalledMemory[] = r.neighbours;
     const need = p + 4 + vector.length + nb.length * NEIGHBOUR_VALUES;
     if (need > f64.length) {
       const g = new Float64Array(Math.max(need, f64.length * 2));
@@ -129,7 +130,7 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
       f64 = g;
     }
     f64[p++] = k;
-    f64[p++] = r.asOf;
+    f64[p++] = asOf;
     f64[p++] = vector.length;
     for (let j = 0; j < vector.length; j++) f64[p++] = vector[j]!;
     f64[p++] = nb.length;

@@ -5,6 +5,7 @@ import { FEATURE_VERSION, type Bar } from '@meridian/market';
 import { DEFAULT_HORIZON_BARS, toRecall, type HnswOptions } from '@meridian/memory';
 import type { MemoryRecaller, MemoryRecallOptions } from '@meridian/orchestrator';
 import { NEIGHBOUR_VALUES, type BackgroundMemoryMessage, type BackgroundMemoryWorkerData } from './background-memory-worker.ts';
+import { ThreadSignal } from './thread-signal.ts';
 
 export interface BackgroundMemoryOptions {
   /** the in-process store's index settings (InProcessMemoryStore's `index`; default: its defaults) */
@@ -58,8 +59,7 @@ export class BackgroundMemory implements MemoryRecaller {
   #p = 0;
   #left = 0;
   #done = false;
-  #error: Error | null = null;
-  #wake: (() => void) | null = null;
+  readonly #signal = new ThreadSignal();
   #terminating = false;
   /** time the replay spent waiting for the memory thread, ms */
   waitMs = 0;
@@ -105,20 +105,20 @@ export class BackgroundMemory implements MemoryRecaller {
         this.#done = true;
       } else {
         // bad data stays a VALIDATION error (its exit code); anything else is the memory thread's failure
-        this.#fail(new AppError(m.code === 'VALIDATION' ? 'VALIDATION' : 'INTERNAL', `the background memory failed: ${m.message}${m.code === null ? '' : ` (${m.code})`}`));
+        this.#signal.fail(new AppError(m.code === 'VALIDATION' ? 'VALIDATION' : 'INTERNAL', `the background memory failed: ${m.message}${m.code === null ? '' : ` (${m.code})`}`));
       }
-      this.#wakeUp();
+      this.#signal.wake();
     });
-    worker.on('error', (e) => this.#fail(new AppError('INTERNAL', `the background memory thread failed: ${e.message}`)));
+    worker.on('error', (e) => this.#signal.fail(new AppError('INTERNAL', `the background memory thread failed: ${e.message}`)));
     worker.on('exit', (code) => {
-      if (!this.#terminating && !this.#done) this.#fail(new AppError('INTERNAL', `the background memory thread exited unexpectedly (code ${code})`));
+      if (!this.#terminating && !this.#done) this.#signal.fail(new AppError('INTERNAL', `the background memory thread exited unexpectedly (code ${code})`));
     });
     this.#worker = worker;
   }
 
   /** true when the next recall has arrived (then `recallSync` answers without waiting) */
   get available(): boolean {
-    if (this.#error !== null) throw this.#error;
+    if (this.#signal.error !== null) throw this.#signal.error;
     return this.#left > 0 || this.#next();
   }
 
@@ -127,7 +127,7 @@ export class BackgroundMemory implements MemoryRecaller {
     const t0 = performance.now();
     while (!this.available) {
       if (this.#done) throw new AppError('INTERNAL', 'the background memory has no more recalls, but the replay asked for one');
-      await new Promise<void>((r) => (this.#wake = r));
+      await this.#signal.next();
     }
     this.waitMs += performance.now() - t0;
   }
@@ -202,17 +202,6 @@ export class BackgroundMemory implements MemoryRecaller {
     Atomics.add(this.#consumed!, 0, 1);
     Atomics.notify(this.#consumed!, 0);
     return this.#left > 0 || this.#next();
-  }
-
-  #fail(e: Error): void {
-    this.#error ??= e;
-    this.#wakeUp();
-  }
-
-  #wakeUp(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
   }
 }
 

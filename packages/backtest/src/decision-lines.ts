@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { DecisionLine } from '@meridian/contracts';
 import { DeferredJson, shape } from './deferred-json.ts';
+import { ThreadSignal } from './thread-signal.ts';
 
 /** a decision line's recall: ids with distances and the statistics the signal agent saw */
 const RECALL = shape([
@@ -101,8 +102,7 @@ export class DecisionLinesWriter {
   #newKeySets: [number, string[]][] = [];
   #keys: string[] = [];
   #keySetId = -1;
-  #error: Error | null = null;
-  #wake: (() => void) | null = null;
+  readonly #signal = new ThreadSignal();
   #closed: (() => void) | null = null;
   #terminating = false;
   #batches = 0;
@@ -129,13 +129,13 @@ export class DecisionLinesWriter {
       } else if (m.type === 'closed') {
         this.#closed?.();
       } else {
-        this.#fail(Object.assign(new Error(`writing decisions.jsonl failed: ${m.message}`), { code: m.code }));
+        this.#signal.fail(Object.assign(new Error(`writing decisions.jsonl failed: ${m.message}`), { code: m.code }));
       }
-      this.#wakeUp();
+      this.#signal.wake();
     });
-    this.#worker.on('error', (e) => this.#fail(e));
+    this.#worker.on('error', (e) => this.#signal.fail(e));
     this.#worker.on('exit', (code) => {
-      if (!this.#terminating) this.#fail(new Error(`the decisions.jsonl writer thread exited unexpectedly (code ${code})`));
+      if (!this.#terminating) this.#signal.fail(new Error(`the decisions.jsonl writer thread exited unexpectedly (code ${code})`));
     });
   }
 
@@ -155,7 +155,7 @@ export class DecisionLinesWriter {
   }
 
   write(l: DecisionLine): void {
-    if (this.#error !== null) throw this.#error;
+    if (this.#signal.error !== null) throw this.#signal.error;
     const a = l.analysis;
     const json = this.#json;
     json.reset();
@@ -220,15 +220,15 @@ export class DecisionLinesWriter {
 
   /** resolves once the writer thread has room for another batch (at once when it has) */
   async ready(): Promise<void> {
-    while (this.#inFlight >= this.#maxInFlight && this.#error === null) await new Promise<void>((r) => (this.#wake = r));
-    if (this.#error !== null) throw this.#error;
+    while (this.#inFlight >= this.#maxInFlight && this.#signal.error === null) await this.#signal.next();
+    if (this.#signal.error !== null) throw this.#signal.error;
   }
 
   /** sends what is buffered, waits until the writer thread has written and closed the file, stops the thread */
   async close(): Promise<void> {
     try {
-      if (this.#error === null && this.#count > 0) this.#send();
-      if (this.#error === null) {
+      if (this.#signal.error === null && this.#count > 0) this.#send();
+      if (this.#signal.error === null) {
         const closed = new Promise<void>((r) => (this.#closed = r));
         this.#worker.postMessage({ type: 'close' });
         await Promise.race([closed, this.#failed()]);
@@ -237,17 +237,12 @@ export class DecisionLinesWriter {
       this.#terminating = true;
       await this.#worker.terminate();
     }
-    if (this.#error !== null) throw this.#error;
+    if (this.#signal.error !== null) throw this.#signal.error;
   }
 
-  #failed(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const check = (): void => {
-        if (this.#error !== null) resolve();
-        else this.#wake = check;
-      };
-      check();
-    });
+  /** resolves once the writer thread has failed */
+  async #failed(): Promise<void> {
+    while (this.#signal.error === null) await this.#signal.next();
   }
 
   #send(): void {
@@ -297,16 +292,5 @@ export class DecisionLinesWriter {
       this.#newStrings.push(s);
     }
     return id;
-  }
-
-  #fail(e: Error): void {
-    this.#error ??= e;
-    this.#wakeUp();
-  }
-
-  #wakeUp(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
   }
 }

@@ -617,7 +617,8 @@ export class HnswIndex {
         // once the list is full, nodes farther than its worst are rejected: stop summing as soon as that is certain
         const full = res.n >= ef;
         const bound = full ? -res.d[0]! : Infinity;
-        // qdistQWithin, written out here (the call was not inlined: a fifth of the search's time)
+        // qdistQ with an early exit once the sum passes bound, written out here (as a function with the exit the
+        // call was not inlined: a fifth of the search's time); the same integer as qdistQ when it completes
         const wo = e * cw;
         let s = 0;
         let k = 0;
@@ -859,7 +860,7 @@ export class HnswIndex {
       let good = true;
       // (the distance from c to a kept node: its squared distance only matters while below dc)
       for (let j = 0; j < sel && good; j++) {
-        // qdistQWithin(selQ, j·q4, w, co, cw, dc) < dc, written out (the call was not inlined)
+        // qdistQ(selQ, j·q4, w, co, cw) < dc with an early exit at dc, written out (as a call it was not inlined)
         let s = 0;
         let k = 0;
         const qo = j * q4;

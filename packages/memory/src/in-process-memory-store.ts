@@ -218,15 +218,23 @@ export class InProcessMemoryStore implements MemoryStore {
   }
 
   recallSync(vector: ArrayLike<number>, o: RecallOptions): MemoryRecall {
-    return this.#recall(vector, o, false);
+    return toRecall(o, this.#nearest(vector, o, false));
+  }
+
+  /**
+   * The neighbours `recallSync` returns, without the statistics (for a caller that builds the MemoryRecall
+   * elsewhere with `toRecall`: the backtest's memory thread).
+   */
+  nearestSync(vector: ArrayLike<number>, o: RecallOptions): RecalledMemory[] {
+    return this.#nearest(vector, o, false);
   }
 
   /** Exact recall regardless of the index (the reference when measuring the index's recall@k). */
   recallExactSync(vector: ArrayLike<number>, o: RecallOptions): MemoryRecall {
-    return this.#recall(vector, o, true);
+    return toRecall(o, this.#nearest(vector, o, true));
   }
 
-  #recall(vector: ArrayLike<number>, o: RecallOptions, exact: boolean): MemoryRecall {
+  #nearest(vector: ArrayLike<number>, o: RecallOptions, exact: boolean): RecalledMemory[] {
     const horizonBars = checkRecall(vector, o);
     const neighbours: RecalledMemory[] = [];
     // the same series as the last same-symbol recall (the backtest's case): no lookups
@@ -235,18 +243,18 @@ export class InProcessMemoryStore implements MemoryStore {
       const p = last.part;
       if (p.timeframe === o.timeframe && p.featureVersion === o.featureVersion && p.horizonBars === horizonBars) {
         this.#same(p, last, vector, o, exact, neighbours);
-        return toRecall(o, neighbours);
+        return neighbours;
       }
     }
     const part = this.#partitions.get(partitionKey(o.timeframe, o.featureVersion, horizonBars));
-    if (part === undefined) return toRecall(o, neighbours);
+    if (part === undefined) return neighbours;
     if (vector.length !== part.dim) throw new RangeError(`recall vector has ${vector.length} features, its comparable set has ${part.dim}`);
     if (o.scope === 'same-symbol' || part.list.length === 1) {
       const s = o.scope === 'same-symbol' ? part.bySeries.get(seriesKey(o.exchange, o.symbol)) : part.list[0];
-      if (s === undefined) return toRecall(o, neighbours);
+      if (s === undefined) return neighbours;
       if (o.scope === 'same-symbol') this.#recallSeries = s;
       this.#same(part, s, vector, o, exact, neighbours);
-      return toRecall(o, neighbours);
+      return neighbours;
     }
     const q = this.#query(vector);
     const top = this.#top(o.k);
@@ -261,7 +269,7 @@ export class InProcessMemoryStore implements MemoryStore {
       const f = found[i]!;
       neighbours.push(this.#recalled(part, f.s, f.id, Math.sqrt(f.d)));
     }
-    return toRecall(o, neighbours);
+    return neighbours;
   }
 
   /** one series' k nearest into neighbours */
