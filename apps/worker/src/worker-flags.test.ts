@@ -19,8 +19,9 @@ describe('worker flags', () => {
     expect(s).toMatchObject({ ...DEFAULT_WORKER_SETTINGS, replay: null });
   });
 
-  it('--replay: the series and its window (ISO-8601 or epoch ms); exchange defaults to binance', () => {
-    const s = parseWorkerFlags(['--replay', '--symbol', 'ETH/BTC', '--timeframe', '5m', '--from', '2018-01-11T10:00:00Z', '--to', '1515801600000', '--runner', 'fast']);
+  it('--replay: the series and its window (ISO-8601, UTC without a zone, or epoch ms); exchange defaults to binance', () => {
+    const s = parseWorkerFlags(['--replay', '--symbol', 'ETH/BTC', '--timeframe', '5m', '--from', '2018-01-11T10:00', '--to', '1515801600000', '--runner', 'fast']);
+    // a time without a zone is UTC, as everywhere on the command line
     expect(s.replay).toEqual({ exchange: 'binance', symbol: 'ETH/BTC', timeframe: '5m', from: Date.UTC(2018, 0, 11, 10), to: 1515801600000 });
     expect(s.runner).toBe('fast');
   });
@@ -28,7 +29,7 @@ describe('worker flags', () => {
   it('refuses a replay without its series, series flags without --replay, and a bad time, saying what to give', () => {
     expect(refusal(['--replay', '--symbol', 'ETH/BTC'])).toBe('--replay needs --symbol and --timeframe (the stored series to replay)');
     expect(refusal(['--symbol', 'ETH/BTC'])).toBe('--symbol only goes with --replay');
-    expect(refusal(['--replay', '--symbol', 'ETH/BTC', '--timeframe', '5m', '--from', 'yesterday'])).toBe('--from must be an ISO-8601 UTC time or epoch ms, got "yesterday"');
+    expect(refusal(['--replay', '--symbol', 'ETH/BTC', '--timeframe', '5m', '--from', 'yesterday'])).toBe('--from "yesterday" is not a time');
     expect(refusal(['--runner', 'slow'])).toBe('--runner must be graph or fast, got "slow"');
     expect(refusal(['--replay', '--symbol', 'ETH/BTC', '--timeframe', '7m'])).toMatch(/unknown timeframe "7m"/);
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MarketInfoSchema, type Timeframe } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
-import { parseExchangeId, parseSymbol, parseTimeframe } from '@meridian/market';
+import { parseExchangeId, parseSymbol, parseTimeArg, parseTimeframe } from '@meridian/market';
 import { DEFAULT_WORKER_SETTINGS, type WorkerSettings } from './open-worker.ts';
 
 export const USAGE = `usage: worker [--runner graph|fast] [--concurrency N] [--capital CUR=AMOUNT[,CUR=AMOUNT…]]
@@ -26,12 +26,8 @@ export interface WorkerReplay {
 }
 
 function time(v: string | undefined, flag: string): number | null {
-  if (v === undefined) return null;
-  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(n)) throw new AppError('VALIDATION', `--${flag} must be an ISO-8601 UTC time or epoch ms, got "${v}"`);
-  return n;
+  return v === undefined ? null : parseTimeArg(v, `--${flag}`);
 }
-
 function wholeNumber(v: string | undefined, flag: string, def: number, min: number): number {
   if (v === undefined) return def;
   const n = Number(v);

@@ -1,3 +1,5 @@
+import { AppError } from '@meridian/core';
+
 /**
  * Candle files carry time as ISO-8601, epoch seconds or epoch milliseconds. The format is
  * detected once, from the first data row, and reported; every later row must use the same
@@ -54,4 +56,17 @@ export function describeTimestampFormat(f: TimestampFormat): string {
     case 'epoch_ms':
       return 'epoch milliseconds';
   }
+}
+
+/**
+ * A time a person gives on a command line (--from, --to, --since…): ISO-8601, UTC when it names no zone
+ * (2024-01-01, 2024-01-01T12:00:00Z), or epoch ms (epoch seconds below 1e11). A VALIDATION error naming
+ * the flag otherwise.
+ */
+export function parseTimeArg(raw: string, flag: string): number {
+  const s = raw.trim();
+  const f = detectTimestampFormat(s);
+  const t = f === null ? Number.NaN : parseTimestamp(s, f);
+  if (!Number.isFinite(t)) throw new AppError('VALIDATION', `${flag} "${raw}" is not a time`, { hint: 'use ISO-8601 in UTC (2024-01-01 or 2024-01-01T12:00:00Z) or epoch ms' });
+  return t;
 }

@@ -84,12 +84,6 @@ async function runBacktestCommand(o: BacktestCliOptions): Promise<void> {
     if (s.trim() !== '' && Number.isFinite(x) && ok(x)) return x;
     throw new AppError('VALIDATION', `${flag} must be ${what}, got "${s}"`);
   };
-  const parseTime = (s: string, flag: string): number => {
-    const f = m.detectTimestampFormat(s.trim());
-    const t = f === null ? Number.NaN : m.parseTimestamp(s.trim(), f);
-    if (!Number.isFinite(t)) throw new AppError('VALIDATION', `${flag} "${s}" is not a time`, { hint: 'use ISO-8601 in UTC (2024-01-01 or 2024-01-01T12:00:00Z) or epoch ms' });
-    return t;
-  };
 
   if (o.demo) {
     if (o.data.length > 0 || o.symbol.length > 0) throw new AppError('VALIDATION', '--demo brings its own data', { hint: 'drop --data/--symbol, or drop --demo' });
@@ -114,8 +108,8 @@ async function runBacktestCommand(o: BacktestCliOptions): Promise<void> {
   const memoryK = num(o.memoryK, '--memory-k', (x) => Number.isInteger(x) && x >= 1 && x <= 1000, 'a whole number between 1 and 1000');
   const horizon = num(o.memoryHorizon, '--memory-horizon', (x) => Number.isInteger(x) && x >= 1, 'a whole number of bars ≥ 1');
   if (o.runner !== 'fast' && o.runner !== 'graph') throw new AppError('VALIDATION', `--runner must be fast or graph, got "${o.runner}"`);
-  const from = o.from === undefined ? null : parseTime(o.from, '--from');
-  const to = o.to === undefined ? null : parseTime(o.to, '--to');
+  const from = o.from === undefined ? null : m.parseTimeArg(o.from, '--from');
+  const to = o.to === undefined ? null : m.parseTimeArg(o.to, '--to');
   if (from !== null && to !== null && !(from < to)) throw new AppError('VALIDATION', `--from must be before --to`);
   const window = { from, to };
 

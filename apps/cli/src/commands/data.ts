@@ -52,8 +52,8 @@ export function registerDataCommands(program: Command): void {
       const m = await import('@meridian/market');
       const { loadConfig } = await import('@meridian/config');
       const key = { exchange: m.parseExchangeId(o.exchange), symbol: m.parseSymbol(o.symbol), timeframe: m.parseTimeframe(o.timeframe) };
-      const since = await parseTime(o.since, '--since');
-      const until = o.until === undefined ? undefined : await parseTime(o.until, '--until');
+      const since = m.parseTimeArg(o.since, '--since');
+      const until = o.until === undefined ? undefined : m.parseTimeArg(o.until, '--until');
       const exchange = await m.createPublicExchange(key.exchange, { baseUrl: loadConfig().exchange.url });
       await withStore(async (store) => {
         const bar = progressBar();
@@ -91,7 +91,7 @@ export function registerDataCommands(program: Command): void {
       const timeframeMs = TIMEFRAME_MS[m.parseTimeframe(o.timeframe)];
       const bars = await positiveInt(o.bars, '--bars');
       const seed = await nonNegativeInt(o.seed, '--seed');
-      const start = await parseTime(o.start, '--start');
+      const start = m.parseTimeArg(o.start, '--start');
       const progress = progressLine('generate');
       const r = await m.writeSyntheticCsv(o.out, { bars, seed, timeframeMs, start }, (n) => progress?.(`${n.toLocaleString('en-US')} / ${bars.toLocaleString('en-US')} bars`));
       progress?.done();
@@ -129,15 +129,6 @@ function iso(t: number): string {
 function gapLine(g: { missingBars: number; runs: number; longest: { from: number; to: number; bars: number } | null }): string {
   if (g.runs === 0) return 'none';
   return `${g.missingBars} missing bars in ${g.runs} gap(s); longest ${g.longest!.bars} bars from ${iso(g.longest!.from)} to ${iso(g.longest!.to)} (not filled)`;
-}
-
-async function parseTime(s: string, flag: string): Promise<number> {
-  const { AppError } = await import('@meridian/core');
-  const m = await import('@meridian/market');
-  const f = m.detectTimestampFormat(s);
-  const t = f === null ? NaN : m.parseTimestamp(s.trim(), f);
-  if (!Number.isFinite(t)) throw new AppError('VALIDATION', `${flag} "${s}" is not a time`, { hint: 'use ISO-8601 in UTC (2024-01-01 or 2024-01-01T12:00:00Z) or epoch ms' });
-  return t;
 }
 
 async function positiveInt(s: string, flag: string): Promise<number> {
