@@ -27,14 +27,20 @@ export async function run(): Promise<BenchResult[]> {
   const [pg, redis] = [await probePostgres(), await probeRedis()];
   if (!pg.ok || !redis.ok) return [{ name: 'worker: candle event → trace stored', value: Number.NaN, unit: 'ms', notes: `skipped:${pg.skipNote}${redis.skipNote}` }];
   const out: BenchResult[] = [];
-  for (const runner of ['graph', 'fast'] as const) {
-    await using fresh = await freshPgDatabase(`worker_bench_${runner}`);
+  const variants = [
+    { label: 'graph', runner: 'graph', checkpointRuns: true, notes: 'LangGraph, every step of every run checkpointed in PostgresSaver (the default)' },
+    { label: 'graph, --no-checkpoint-runs', runner: 'graph', checkpointRuns: false, notes: 'LangGraph, PostgresSaver only for runs that wait for an officer' },
+    { label: 'fast', runner: 'fast', checkpointRuns: false, notes: 'fast runner (same nodes, no LangGraph)' },
+  ] as const;
+  const only = process.env['MERIDIAN_BENCH_WORKER_VARIANT'];
+  for (const { label, runner, checkpointRuns, notes: what } of variants.filter((v) => only === undefined || v.label === only)) {
+    await using fresh = await freshPgDatabase(`worker_bench_${runner}${checkpointRuns ? '_ckpt' : ''}`);
     const db = await openDb({ kind: 'postgres', url: fresh.url });
     await migrate(db);
     await setRiskLimits(db, { limits: PERMISSIVE_LIMITS, author: 'bench', reason: 'bench', at: Date.now() });
     const candles = ETH_BTC_CANDLES().slice(0, WARM + WARM_EVENTS + EVENTS);
     await upsertCandles(db, candles.slice(0, WARM));
-    const prefix = `mwbench${process.pid}${runner}`;
+    const prefix = `mwbench${process.pid}${runner}${checkpointRuns ? 'c' : ''}`;
     const queue = new BullMqQueue({ url: redis.url, prefix });
     const waiting = new Map<number, (o: CandleOutcome) => void>();
     const worker = await openWorker({
@@ -42,7 +48,7 @@ export async function run(): Promise<BenchResult[]> {
       db,
       queue,
       logger: createLogger({ name: 'worker-bench', level: 'silent' }),
-      settings: { runner, capital: { BTC: 1 }, expireApprovalsEveryMs: 0 },
+      settings: { runner, checkpointRuns, capital: { BTC: 1 }, expireApprovalsEveryMs: 0 },
       onHandled: (c, o) => waiting.get(c.ts)?.(o),
     });
     worker.service.start();
@@ -62,9 +68,9 @@ export async function run(): Promise<BenchResult[]> {
     const cpu = process.cpuUsage(cpu0);
     lat.sort((a, b) => a - b);
     const orders = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]?.n ?? 0;
-    const notes = `${EVENTS} events one at a time, ${orders} orders approved; ${runner === 'graph' ? 'LangGraph (PostgresSaver checkpoint only for runs that wait for an officer)' : 'fast runner (same nodes, no LangGraph)'}; CPU ${((cpu.user + cpu.system) / 1000 / EVENTS).toFixed(1)} ms/event in this process; load average ${load0.toFixed(1)} → ${(loadavg()[0] ?? Number.NaN).toFixed(1)}`;
-    out.push({ name: `worker (${runner}): candle event → trace stored, p50`, value: percentile(lat, 50), unit: 'ms', notes });
-    out.push({ name: `worker (${runner}): candle event → trace stored, p99`, value: percentile(lat, 99), unit: 'ms', target: '≤ 25' });
+    const notes = `${EVENTS} events one at a time, ${orders} orders approved; ${what}; CPU ${((cpu.user + cpu.system) / 1000 / EVENTS).toFixed(1)} ms/event in this process; load average ${load0.toFixed(1)} → ${(loadavg()[0] ?? Number.NaN).toFixed(1)}`;
+    out.push({ name: `worker (${label}): candle event → trace stored, p50`, value: percentile(lat, 50), unit: 'ms', notes });
+    out.push({ name: `worker (${label}): candle event → trace stored, p99`, value: percentile(lat, 99), unit: 'ms', target: '≤ 25' });
     await worker.stop();
     await queue.close();
     await db.close();

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Candle } from '@meridian/contracts';
 import { migrate, openDb, setRiskLimits, upsertCandles, type Db } from '@meridian/db';
 import { replayCandles } from '@meridian/market';
+import { CHECKPOINT_SCHEMA, sweepSettledRunThreads } from '@meridian/orchestrator';
 import { BullMqQueue, candleClosedJob } from '@meridian/queue';
 import { freshPgDatabase, probePostgres, probeRedis } from '@meridian/test/support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +165,14 @@ describe.skipIf(!pg.ok || !redis.ok)(`worker in services mode: two processes, 50
     expect(orders.length).toBeGreaterThan(0);
     for (const o of orders) expect(o).toEqual({ decision_id: o.decision_id, payload_decision: o.decision_id, same_tx: true, same_time: true });
     expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]!.n).toBe(orders.length);
+
+    // every decision run was checkpointed in PostgresSaver on its bar's thread: the workers' housekeeping sweep
+    // (if it ran) and this one delete exactly one thread per decided bar, and none is left
+    const sweptByWorkers = procs
+      .flatMap((p) => p.out.filter((l) => l.includes('checkpoints of settled decision runs deleted')))
+      .reduce((n, l) => n + (JSON.parse(l) as { threads: number }).threads, 0);
+    expect(sweptByWorkers + (await sweepSettledRunThreads(db))).toBe(EVENTS);
+    expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${CHECKPOINT_SCHEMA}.checkpoints WHERE thread_id LIKE 'decision-run|%'`)).rows[0]!.n).toBe(0);
 
     // the work was shared, and the duplicates were seen and dropped
     const decidedBy = procs.map((p) => p.out.filter((l) => l.includes('"msg":"decided"')).length);

@@ -14,6 +14,8 @@ import { SeriesState, WARMUP_BARS, seriesName, type SeriesKey } from './series-s
 /** The part of the orchestrator's runners (GraphRunner, FastRunner) the worker calls. */
 export interface DecisionRunner {
   decide(context: DecisionContext): Promise<{ readonly trace: DecisionTrace; readonly inserted: boolean }>;
+  /** after the transaction that stored these traces committed: drop what was kept to resume their runs (GraphRunner) */
+  settle?(traces: readonly DecisionTrace[]): Promise<void>;
 }
 
 export interface CandleDeciderOptions {
@@ -89,10 +91,21 @@ export class CandleDecider {
     try {
       // committed on its own first, so a worker deciding a later bar of the series can already see it
       await upsertCandles(this.#o.db, [candle]);
-      return await this.#o.db.transaction((tx) => this.#handle(tx, key, name, candle));
+      const outcome = await this.#o.db.transaction((tx) => this.#handle(tx, key, name, candle));
+      if (outcome.status === 'decided') await this.#settle(outcome.traces);
+      return outcome;
     } catch (e) {
       this.#states.delete(name);
       throw e;
+    }
+  }
+
+  /** The traces are committed: the runner may forget how to resume their runs. A failure here loses nothing (the worker's sweep retries). */
+  async #settle(traces: readonly DecisionTrace[]): Promise<void> {
+    try {
+      await this.#o.runner.settle?.(traces);
+    } catch (e) {
+      this.#o.logger?.warn({ err: (e as Error).message, decisions: traces.map((t) => t.decisionId) }, 'could not delete the checkpoints of committed decision runs; the sweep will');
     }
   }
 

@@ -11,11 +11,12 @@ import {
   expireOverdueApprovals,
   liveIds,
   openCheckpointer,
+  sweepSettledRunThreads,
   type Checkpointer,
   type OrchestratorDeps,
 } from '@meridian/orchestrator';
 import type { JobQueue } from '@meridian/queue';
-import { CandleDecider, type CandleOutcome } from './candle-decider.ts';
+import { CandleDecider, type CandleOutcome, type DecisionRunner } from './candle-decider.ts';
 import { KNOWN_MARKETS, MarketCatalog } from './market-catalog.ts';
 import { PortfolioView } from './portfolio-view.ts';
 import { WorkerService } from './worker-service.ts';
@@ -33,8 +34,13 @@ export interface WorkerSettings {
   readonly maxCatchUpBars: number;
   /** market rules in addition to (and overriding) the built-in table */
   readonly markets: readonly MarketInfo[];
-  /** how often overdue pending approvals are marked expired (default 30 s; 0 = never) */
+  /** how often overdue pending approvals are marked expired, and settled run checkpoints swept (default 30 s; 0 = never) */
   readonly expireApprovalsEveryMs: number;
+  /**
+   * graph runner: checkpoint every step of every decision run, so a run cut off by a crash resumes
+   * from its last bar-only node on redelivery (default true; false saves the checkpoint writes)
+   */
+  readonly checkpointRuns: boolean;
 }
 
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
@@ -45,6 +51,7 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
   maxCatchUpBars: 100,
   markets: [],
   expireApprovalsEveryMs: 30_000,
+  checkpointRuns: true,
 };
 
 export interface OpenWorkerOptions {
@@ -92,9 +99,12 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
   let graph: GraphRunner | null = null;
   if (settings.runner === 'graph') {
     checkpointer = await openCheckpointerWithRetry(o.config.db);
-    graph = new GraphRunner(deps, { checkpointer: checkpointer.saver });
+    graph = new GraphRunner(deps, { checkpointer: checkpointer.saver, checkpointRuns: settings.checkpointRuns });
   }
-  const runner = graph ?? new FastRunner(deps);
+  // a committed run's checkpoints: deleted right away from an in-process MemorySaver; on Postgres by the
+  // housekeeping sweep (one statement for every run settled since the last one, off the events' path)
+  const runner: DecisionRunner =
+    graph === null ? new FastRunner(deps) : checkpointer?.durable ? { decide: (c) => (graph as GraphRunner).decide(c) } : graph;
   const decider = new CandleDecider({
     db: o.db,
     runner,
@@ -120,6 +130,11 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
             run: async () => {
               const expired = await expireOverdueApprovals(approvals);
               if (expired.length > 0) o.logger.info({ decisions: expired.map((t) => t.decisionId) }, 'pending approvals expired');
+              // run checkpoints left behind by a process that died between commit and settle
+              if (graph !== null && settings.checkpointRuns && checkpointer?.durable) {
+                const swept = await sweepSettledRunThreads(o.db);
+                if (swept > 0) o.logger.info({ threads: swept }, 'checkpoints of settled decision runs deleted');
+              }
             },
           },
         }

@@ -17,6 +17,11 @@ describe('worker flags', () => {
   it('defaults: the documented settings, no replay', () => {
     const s = parseWorkerFlags([]);
     expect(s).toMatchObject({ ...DEFAULT_WORKER_SETTINGS, replay: null });
+    expect(s.checkpointRuns).toBe(true);
+  });
+
+  it('--no-checkpoint-runs turns off the per-step checkpoints of decision runs', () => {
+    expect(parseWorkerFlags(['--no-checkpoint-runs']).checkpointRuns).toBe(false);
   });
 
   it('--replay: the series and its window (ISO-8601, UTC without a zone, or epoch ms); exchange defaults to binance', () => {

@@ -7,7 +7,7 @@ import { DEFAULT_WORKER_SETTINGS, type WorkerSettings } from './open-worker.ts';
 
 export const USAGE = `usage: worker [--runner graph|fast] [--concurrency N] [--capital CUR=AMOUNT[,CUR=AMOUNT…]]
               [--no-memory] [--memory-k N] [--horizon BARS] [--max-catch-up BARS]
-              [--markets FILE.json] [--expire-approvals-ms N]
+              [--markets FILE.json] [--expire-approvals-ms N] [--no-checkpoint-runs]
               [--replay --symbol S --timeframe TF [--exchange binance] [--from T] [--to T]]  (embedded mode)`;
 
 /**
@@ -64,6 +64,7 @@ export function parseWorkerFlags(argv: readonly string[]): WorkerSettings & { re
         'max-catch-up': { type: 'string' },
         markets: { type: 'string' },
         'expire-approvals-ms': { type: 'string' },
+        'no-checkpoint-runs': { type: 'boolean' },
         replay: { type: 'boolean' },
         symbol: { type: 'string' },
         timeframe: { type: 'string' },
@@ -108,6 +109,7 @@ export function parseWorkerFlags(argv: readonly string[]): WorkerSettings & { re
     maxCatchUpBars: wholeNumber(str('max-catch-up'), 'max-catch-up', d.maxCatchUpBars, 1),
     markets: markets === undefined ? [] : readMarkets(markets),
     expireApprovalsEveryMs: wholeNumber(str('expire-approvals-ms'), 'expire-approvals-ms', d.expireApprovalsEveryMs, 0),
+    checkpointRuns: values['no-checkpoint-runs'] !== true,
   };
 }
 

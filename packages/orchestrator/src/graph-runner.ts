@@ -9,6 +9,7 @@ import { analysisNode, decisionNode, erase, recallNode, riskNode, signalNode, ty
 import { runNodeAsync } from './nodes/node-def.ts';
 import type { OrchestratorDeps } from './orchestrator-deps.ts';
 import { pendingExpiry, recordStep } from './record-step.ts';
+import { ResumePointSaver } from './resume-point-saver.ts';
 import { countTrace, emptyStats, type RunStats } from './run-stats.ts';
 import { ApprovalAnswerSchema, initialState, type ApprovalAnswer, type RunState } from './run-state.ts';
 
@@ -57,29 +58,64 @@ export interface ApprovalRequest {
 
 export interface GraphRunnerOptions {
   /**
-   * Needed when pendingApproval is 'wait' (the interrupt lives in it): a PostgresSaver on server
-   * Postgres (see openCheckpointer), a MemorySaver in embedded mode and tests.
+   * Needed when pendingApproval is 'wait' (the interrupt lives in it) or runs are checkpointed: a
+   * PostgresSaver on server Postgres (see openCheckpointer), a MemorySaver in embedded mode and tests.
    */
   readonly checkpointer?: BaseCheckpointSaver;
+  /**
+   * Live: checkpoint every step of every decision run in the checkpointer, on a thread named after the
+   * bar (runThreadId), so a run cut off by a crash resumes where it stopped when its event is
+   * redelivered (see GraphRunner). The caller forgets a run's checkpoints once its trace is committed
+   * (`settle`). Default false (backtests: a run is never resumed).
+   */
+  readonly checkpointRuns?: boolean;
 }
 
 export interface GraphDecideResult extends DecideResult {
   /** true when the run stopped at the approval interrupt and waits for `resume` */
   readonly waiting: boolean;
+  /**
+   * The graph node whose checkpoint the run resumed after (a run cut off before; its earlier nodes'
+   * outputs were reused), or null for a run from the start.
+   */
+  readonly resumedAfter: string | null;
 }
+
+/**
+ * The checkpointed decision run of one bar: one thread per (run scope, exchange, symbol, timeframe,
+ * bar close), whichever attempt — and whichever worker — runs it. Fields are joined with `|`, which
+ * no symbol, exchange id or timeframe contains (sweepSettledRunThreads splits on it).
+ */
+export function runThreadId(c: { readonly runScope: string; readonly subject: { readonly exchange: string; readonly symbol: string; readonly timeframe: string; readonly asOf: number } }): string {
+  return `${RUN_THREAD_PREFIX}|${c.runScope}|${c.subject.exchange}|${c.subject.symbol}|${c.subject.timeframe}|${c.subject.asOf}`;
+}
+export const RUN_THREAD_PREFIX = 'decision-run';
+
+/**
+ * Where a cut-off run may pick up: after a node whose output depends only on the bar (its candles,
+ * indicators and the memory as of its close) — analysis, recall, signal. The decision and the risk
+ * gate depend on the portfolio, the limits and the trading state, which may have changed while the
+ * run was down (a fill, a halt): they always run again, on the state read for this attempt.
+ * Key: the next node of the checkpoint; value: the node the fresh context is written as.
+ */
+const RESUMABLE_BEFORE: Readonly<Record<string, string>> = {
+  [GRAPH_NODE_NAMES.recall]: GRAPH_NODE_NAMES.analysis,
+  [GRAPH_NODE_NAMES.signal]: GRAPH_NODE_NAMES.recall,
+  [GRAPH_NODE_NAMES.decision]: GRAPH_NODE_NAMES.signal,
+};
 
 /**
  * The decision graph on LangGraph: the shared node functions as graph nodes, every node output
  * validated with its contracts schema, and a routing step after the risk gate — the only way to
  * the outbox node.
  *
- * Checkpoints only where they buy something: a decision runs WITHOUT a checkpointer (LangGraph would
- * otherwise serialise the whole run state — window, features, reports — to Postgres after every
- * node), because a run that ends is recorded by the recorder in the caller's transaction and never
- * resumed. Only a run that must wait for a risk officer needs durable state: its final state is
- * handed to the approval graph (a StateGraph `START → await_approval`, compiled with the
- * checkpointer, `durability: "exit"`), whose thread is the decision id — so `isWaiting`/`resume` work
- * from any process, and that thread holds the whole decision state at the interrupt.
+ * Checkpoints: live (`checkpointRuns`), every decision run is checkpointed after each node on the
+ * bar's thread (runThreadId), so a run cut off by a crash resumes from its last bar-only node when the
+ * event comes back; its checkpoints are deleted once its trace is committed (`settle`). Backtests run
+ * without a checkpointer (nothing there is ever resumed). A run that must wait for a risk officer goes
+ * on in the approval graph (a StateGraph `START → await_approval`, compiled with the checkpointer,
+ * `durability: "exit"`), whose thread is the decision id — so `isWaiting`/`resume` work from any
+ * process, and that thread holds the whole decision state at the interrupt.
  *
  * The decision graph is a StateGraph (buildDecisionGraph). Its nodes are NodeBody runnables rather
  * than plain functions, which saves LangChain's per-call run-tree set-up; the StateGraph's own
@@ -88,40 +124,84 @@ export interface GraphDecideResult extends DecideResult {
  */
 export class GraphRunner {
   readonly stats: RunStats = emptyStats();
+  /** decision runs that picked up from a checkpoint of an earlier, cut-off attempt */
+  resumedRuns = 0;
   readonly #graph;
   readonly #approval;
   readonly #wait: boolean;
+  readonly #saver: ResumePointSaver | null;
 
   constructor(deps: OrchestratorDeps, options: GraphRunnerOptions = {}) {
     if (deps.pendingApproval === 'wait' && !options.checkpointer)
       throw new AppError('CONFIG', 'the graph runner waits for risk officers only with a checkpointer', { hint: 'pass openCheckpointer(config.db).saver, or use pendingApproval: "reject" (backtests)' });
+    if (options.checkpointRuns === true && !options.checkpointer)
+      throw new AppError('CONFIG', 'checkpointRuns needs a checkpointer to write the runs to', { hint: 'pass openCheckpointer(config.db).saver' });
     this.#wait = deps.pendingApproval === 'wait';
-    this.#graph = buildDecisionGraph(deps);
+    this.#saver = options.checkpointRuns === true && options.checkpointer ? new ResumePointSaver(options.checkpointer, Object.keys(RESUMABLE_BEFORE)) : null;
+    this.#graph = buildDecisionGraph(deps).compile(this.#saver ? { checkpointer: this.#saver } : {});
     this.#approval = options.checkpointer ? buildApprovalGraph(deps).compile({ checkpointer: options.checkpointer }) : null;
   }
 
   async decide(context: DecisionContext): Promise<GraphDecideResult> {
-    const out = (await this.#graph.invoke(initialState(detachContext(context)))) as RunState;
+    const ctx = detachContext(context);
+    const { out, resumedAfter } = this.#saver ? await this.#runCheckpointed(ctx) : { out: (await this.#graph.invoke(initialState(ctx))) as RunState, resumedAfter: null };
     const trace = out.trace;
     if (trace === null || out.inserted === null) throw new AppError('INTERNAL', `graph run ${context.decisionId} ended without recording a trace`);
     countTrace(this.stats, trace, out.inserted);
     // a bar that already had a decision must not wait a second time
     const waits = this.#wait && out.inserted && trace.outcome === 'pending_approval';
-    if (!waits) return { trace, inserted: out.inserted, waiting: false };
+    if (!waits) return { trace, inserted: out.inserted, waiting: false, resumedAfter };
     const approval = this.#approvalGraph();
     // the state as it stands after pending_approval; "exit": one checkpoint, written at the interrupt
     const paused = (await approval.invoke(out, { ...threadOf(trace.decisionId), durability: 'exit' })) as GraphStateT & { __interrupt__?: unknown[] };
-    return { trace, inserted: out.inserted, waiting: Array.isArray(paused.__interrupt__) && paused.__interrupt__.length > 0 };
+    return { trace, inserted: out.inserted, waiting: Array.isArray(paused.__interrupt__) && paused.__interrupt__.length > 0, resumedAfter };
+  }
+
+  /**
+   * A live run, checkpointed on the bar's thread ("async" durability: each checkpoint is written while
+   * the next node runs, so a crash can lose the newest one and the run then resumes from the one before;
+   * ResumePointSaver keeps only the resume points). When that thread holds a checkpoint from an attempt
+   * that did not commit — the worker died, or the transaction rolled back — the run forks from the newest
+   * one taken after a bar-only node (RESUMABLE_BEFORE): those nodes' outputs and records are kept, the
+   * fresh context (this attempt's portfolio, limits, trading state; the first attempt's decision id) is
+   * written over the old one, and the graph goes on from there. Otherwise it starts from the beginning.
+   */
+  async #runCheckpointed(ctx: DecisionContext): Promise<{ out: RunState; resumedAfter: string | null }> {
+    const threadId = runThreadId(ctx);
+    const thread = { configurable: { thread_id: threadId } };
+    const history = (await (this.#saver as ResumePointSaver).hasThread(threadId)) ? this.#graph.getStateHistory(thread) : [];
+    for await (const snap of history) {
+      const asNode = RESUMABLE_BEFORE[snap.next[0] ?? ''];
+      if (asNode === undefined || snap.next.length !== 1) continue;
+      const kept = (snap.values as GraphStateT).context;
+      const forked = await this.#graph.updateState(snap.config, { context: { ...ctx, decisionId: kept.decisionId } }, asNode);
+      this.resumedRuns++;
+      return { out: (await this.#graph.invoke(null, { ...forked, durability: 'async' })) as RunState, resumedAfter: asNode };
+    }
+    return { out: (await this.#graph.invoke(initialState(ctx), { ...thread, durability: 'async' })) as RunState, resumedAfter: null };
+  }
+
+  /**
+   * Forget the checkpoints of runs whose traces are committed: they will never be resumed (a
+   * redelivered event finds the stored decision first). Call after the transaction that stored the
+   * traces commits; a run whose transaction rolled back keeps its checkpoints for the next attempt.
+   * Leftovers (the process died between commit and this call) go with sweepSettledRunThreads.
+   */
+  async settle(traces: readonly Pick<DecisionTrace, 'runScope' | 'exchange' | 'symbol' | 'timeframe' | 'asOf'>[]): Promise<void> {
+    const saver = this.#saver;
+    if (saver === null) return;
+    for (const t of traces) await saver.deleteThread(runThreadId({ runScope: t.runScope, subject: t }));
   }
 
   /**
    * The decision graph as LangGraph draws it: its nodes and edges (`conditional` for the risk gate's
    * routes), for tests and diagnostics.
    */
-  async structure(): Promise<{ kind: string; nodes: string[]; edges: { from: string; to: string; conditional: boolean }[] }> {
+  async structure(): Promise<{ kind: string; checkpointed: boolean; nodes: string[]; edges: { from: string; to: string; conditional: boolean }[] }> {
     const g = await this.#graph.getGraphAsync();
     return {
       kind: this.#graph.constructor.name,
+      checkpointed: this.#saver !== null,
       nodes: Object.keys(g.nodes),
       edges: g.edges.map((e) => ({ from: e.source, to: e.target, conditional: e.conditional === true })),
     };
@@ -223,7 +303,6 @@ function buildDecisionGraph(deps: OrchestratorDeps) {
       .addEdge(N.record, END)
       // a waiting run continues in the approval graph (GraphRunner.decide), from this state
       .addEdge(N.pending, END)
-      .compile()
   );
 }
 

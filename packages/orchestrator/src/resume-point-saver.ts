@@ -1,0 +1,107 @@
+import {
+  BaseCheckpointSaver,
+  compareChannelVersions,
+  MemorySaver,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointTuple,
+  type PendingWrite,
+} from '@langchain/langgraph-checkpoint';
+import type { RunnableConfig } from '@langchain/core/runnables';
+
+/** how many threads' not-yet-written channel versions are remembered (runs in flight at once are far fewer) */
+const MAX_THREADS = 1024;
+
+/**
+ * A checkpointer for decision runs that stores only the checkpoints a run can resume from — taken
+ * before one of `resumeBefore` runs — and the ones `updateState` writes (a resumed run's fork), in the
+ * saver it wraps (a PostgresSaver live). Every other checkpoint of the run is skipped: the input one
+ * (resuming there is starting over) and the ones after the decision (those nodes always run again, see
+ * GraphRunner). Pending writes are not kept either, so a step cut off midway runs again.
+ *
+ * What a skipped checkpoint changed is not lost: the saver remembers, per thread, the channel
+ * versions whose values it has not written, and hands them to the next stored checkpoint, which
+ * writes their values (a channel's value is stored once per version).
+ *
+ * The next node of a checkpoint is read from it the way LangGraph decides what runs next: node X is
+ * triggered when its `branch:to:X` channel holds a value at a version X has not seen.
+ */
+export class ResumePointSaver extends BaseCheckpointSaver {
+  readonly #inner: BaseCheckpointSaver;
+  readonly #resumeBefore: readonly string[];
+  /** thread → channel versions written by skipped checkpoints and not yet stored */
+  readonly #unstored = new Map<string, ChannelVersions>();
+  /** checkpoints handed to `put`, and how many were stored (diagnostics, tests) */
+  readonly counts = { offered: 0, stored: 0 };
+
+  constructor(inner: BaseCheckpointSaver, resumeBefore: readonly string[]) {
+    super(inner.serde);
+    this.#inner = inner;
+    this.#resumeBefore = resumeBefore;
+  }
+
+  getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    return this.#inner.getTuple(config);
+  }
+
+  list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
+    return this.#inner.list(config, options);
+  }
+
+  async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    this.counts.offered++;
+    const thread = String(config.configurable?.['thread_id']);
+    // a loop step continues its run; 'input' starts a run and 'update'/'fork' branches off a stored
+    // checkpoint — nothing unwritten before them belongs to their state (an earlier attempt's leftovers)
+    const pending = metadata.source === 'loop' ? { ...this.#unstored.get(thread), ...newVersions } : newVersions;
+    // 'update' / 'fork': a resumed run's fork (GraphRunner), which the run then starts from
+    if ((metadata.source === 'loop' || metadata.source === 'input') && !this.#isResumePoint(checkpoint)) {
+      this.#unstored.delete(thread); // re-inserted last: the map keeps the most recently used threads
+      this.#unstored.set(thread, pending);
+      if (this.#unstored.size > MAX_THREADS) this.#unstored.delete(this.#unstored.keys().next().value as string);
+      return { configurable: { ...config.configurable, checkpoint_id: checkpoint.id } };
+    }
+    const stored = await this.#inner.put(config, checkpoint, metadata, pending);
+    this.#unstored.delete(thread);
+    this.counts.stored++;
+    return stored;
+  }
+
+  putWrites(_config: RunnableConfig, _writes: PendingWrite[], _taskId: string): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Whether the thread holds any checkpoint — a cheap probe before the history is read, since almost
+   * every run starts on a fresh thread. Uses the wrapped saver's `hasThread` when it has one
+   * (LeanPostgresSaver), MemorySaver's storage, else says yes (the caller then reads the history).
+   */
+  async hasThread(threadId: string): Promise<boolean> {
+    const inner = this.#inner as BaseCheckpointSaver & { hasThread?: (t: string) => Promise<boolean>; storage?: Record<string, unknown> };
+    if (typeof inner.hasThread === 'function') return inner.hasThread(threadId);
+    if (inner instanceof MemorySaver) return inner.storage[threadId] !== undefined && Object.keys(inner.storage[threadId]).length > 0;
+    return true;
+  }
+
+  async deleteThread(threadId: string): Promise<void> {
+    this.#unstored.delete(threadId);
+    await this.#inner.deleteThread(threadId);
+  }
+
+  override getNextVersion(current: number | undefined): number {
+    return this.#inner.getNextVersion(current);
+  }
+
+  #isResumePoint(c: Checkpoint): boolean {
+    return this.#resumeBefore.some((node) => {
+      const channel = `branch:to:${node}`;
+      // a consumed trigger keeps a (bumped) version but no value
+      const version = c.channel_versions[channel];
+      if (version === undefined || !Object.hasOwn(c.channel_values, channel)) return false;
+      const seen = c.versions_seen[node]?.[channel];
+      return seen === undefined || compareChannelVersions(version, seen) > 0;
+    });
+  }
+}
