@@ -16,7 +16,9 @@ import { percentile, type BenchResult } from './bench-result.ts';
  * committed, one event at a time (the next is published when the previous is stored), real ETH/BTC
  * 5m candles with permissive limits so orders are approved and signed. Both runners. A live worker runs
  * for days, so the figures are its steady state: WARM_EVENTS events first (JIT, pools, series state), then
- * EVENTS measured (enough samples for a p99 that is not just the third-worst one).
+ * EVENTS measured (enough samples for a p99 that is not just the third-worst one). Three variants: the graph
+ * runner as deployed (every run checkpointed), the graph runner with --no-checkpoint-runs, the fast runner;
+ * MERIDIAN_BENCH_WORKER_VARIANT=<label> runs one of them.
  */
 const EVENTS = 1000;
 const WARM_EVENTS = 100;

@@ -31,7 +31,7 @@ export async function openCheckpointer(db: DbConfig): Promise<Checkpointer> {
   // itself can lose the newest ones, and a lost checkpoint costs recomputation only: a decision run
   // starts over (the trace, outbox row and progress are in the worker's own, synchronously committed
   // transaction), and a pending approval whose interrupt was lost is resolved from its stored trace.
-  const pool = new pg.Pool({ connectionString: db.url, application_name: 'meridian-checkpointer', options: '-c synchronous_commit=off' });
+  const pool = new pg.Pool({ connectionString: db.url, application_name: 'meridian-checkpointer', options: '-c synchronous_commit=off', idleTimeoutMillis: 120_000 });
   pool.on('error', () => undefined);
   const saver = new (leanPostgresSaver(PostgresSaver))(pool, undefined, { schema: CHECKPOINT_SCHEMA });
   try {
