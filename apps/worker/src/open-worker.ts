@@ -34,7 +34,10 @@ export interface WorkerSettings {
   readonly maxCatchUpBars: number;
   /** market rules in addition to (and overriding) the built-in table */
   readonly markets: readonly MarketInfo[];
-  /** how often overdue pending approvals are marked expired, and settled run checkpoints swept (default 30 s; 0 = never) */
+  /**
+   * how often overdue pending approvals are marked expired (default 30 s; 0 = never) and the checkpoints
+   * of committed runs swept on Postgres (at this pace, or every 30 s when expiry is off)
+   */
   readonly expireApprovalsEveryMs: number;
   /**
    * graph runner: checkpoint every step of every decision run, so a run cut off by a crash resumes
@@ -99,7 +102,11 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
   let graph: GraphRunner | null = null;
   if (settings.runner === 'graph') {
     checkpointer = await openCheckpointerWithRetry(o.config.db);
-    graph = new GraphRunner(deps, { checkpointer: checkpointer.saver, checkpointRuns: settings.checkpointRuns });
+    graph = new GraphRunner(deps, {
+      checkpointer: checkpointer.saver,
+      checkpointRuns: settings.checkpointRuns,
+      onCheckpointError: (e, what) => o.logger.warn({ err: e.message, what }, 'a decision-run checkpoint could not be used; the decision goes on without it'),
+    });
   }
   // a committed run's checkpoints: deleted right away from an in-process MemorySaver; on Postgres by the
   // housekeeping sweep (one statement for every run settled since the last one, off the events' path)
@@ -117,24 +124,40 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
     logger: o.logger,
   });
   const approvals = { recorder, graph, clock, ids: deps.ids, signing, approvalTtlMs: deps.approvalTtlMs };
+  const sweepRuns = graph !== null && settings.checkpointRuns && checkpointer?.durable === true;
+  // the sweep keeps the default pace even when approval expiry is turned off
+  const housekeepingEveryMs = settings.expireApprovalsEveryMs > 0 ? settings.expireApprovalsEveryMs : sweepRuns ? DEFAULT_WORKER_SETTINGS.expireApprovalsEveryMs : 0;
   const service = new WorkerService({
     queue: o.queue,
     decider,
     logger: o.logger,
     concurrency: settings.concurrency,
     ...(o.onHandled ? { onHandled: o.onHandled } : {}),
-    ...(settings.expireApprovalsEveryMs > 0
+    ...(housekeepingEveryMs > 0
       ? {
           housekeeping: {
-            everyMs: settings.expireApprovalsEveryMs,
+            everyMs: housekeepingEveryMs,
             run: async () => {
-              const expired = await expireOverdueApprovals(approvals);
-              if (expired.length > 0) o.logger.info({ decisions: expired.map((t) => t.decisionId) }, 'pending approvals expired');
-              // run checkpoints left behind by a process that died between commit and settle
-              if (graph !== null && settings.checkpointRuns && checkpointer?.durable) {
-                const swept = await sweepSettledRunThreads(o.db);
-                if (swept > 0) o.logger.info({ threads: swept }, 'checkpoints of settled decision runs deleted');
+              // each job on its own: one failing must not stop the other
+              const errors: unknown[] = [];
+              if (settings.expireApprovalsEveryMs > 0) {
+                try {
+                  const expired = await expireOverdueApprovals(approvals);
+                  if (expired.length > 0) o.logger.info({ decisions: expired.map((t) => t.decisionId) }, 'pending approvals expired');
+                } catch (e) {
+                  errors.push(e);
+                }
               }
+              // the checkpoints of committed runs (on Postgres the worker leaves their deletion to this sweep)
+              if (sweepRuns) {
+                try {
+                  const swept = await sweepSettledRunThreads(o.db);
+                  if (swept > 0) o.logger.info({ threads: swept }, 'checkpoints of settled decision runs deleted');
+                } catch (e) {
+                  errors.push(e);
+                }
+              }
+              if (errors.length > 0) throw errors[0];
             },
           },
         }

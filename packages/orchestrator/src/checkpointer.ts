@@ -104,9 +104,11 @@ export type { BaseCheckpointSaver };
 /**
  * Delete the checkpoints of decision runs that can never be resumed: their bar has a stored decision,
  * or lies behind the series' newest decision (decisions run in time order, so it will not be decided).
- * GraphRunner.settle deletes a run's checkpoints right after its commit; this catches what a process
- * that died in between, or an event that failed for good, left behind. Server Postgres with the
- * PostgresSaver tables (CHECKPOINT_SCHEMA) only; at most `limit` threads per call. Returns the count.
+ * On Postgres the worker deletes a committed run's checkpoints only through this (its housekeeping
+ * timer): one statement for every run settled since the last call, off the events' path; it also
+ * takes what an event that failed for good left behind. Server Postgres with the PostgresSaver tables
+ * (CHECKPOINT_SCHEMA) only; at most `limit` threads per call (the next call takes the rest); thread
+ * ids whose bar time is not a number are left alone. Returns the count.
  */
 export async function sweepSettledRunThreads(db: Db, limit = 1000): Promise<number> {
   const S = CHECKPOINT_SCHEMA;
@@ -114,7 +116,7 @@ export async function sweepSettledRunThreads(db: Db, limit = 1000): Promise<numb
   const r = await db.query<{ n: number }>(
     `WITH dead AS (
        SELECT DISTINCT c.thread_id FROM ${S}.checkpoints c
-        WHERE c.thread_id LIKE $1
+        WHERE c.thread_id LIKE $1 AND ${part(6)} ~ '^[0-9]{1,18}$'
           AND EXISTS (SELECT 1 FROM decision_traces t
                        WHERE t.run_scope = ${part(2)} AND t.exchange = ${part(3)} AND t.symbol = ${part(4)}
                          AND t.timeframe = ${part(5)} AND t.as_of >= ${part(6)}::bigint)

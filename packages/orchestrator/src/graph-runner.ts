@@ -1,4 +1,5 @@
-import { Runnable } from '@langchain/core/runnables';
+import { createHash } from 'node:crypto';
+import { Runnable, type RunnableConfig } from '@langchain/core/runnables';
 import { Annotation, Command, END, START, StateGraph, interrupt, type BaseCheckpointSaver } from '@langchain/langgraph';
 import type { AnalysisReport, DecisionTrace, MemoryRecall, NodeRecord, OrderRequest, RiskVerdict, SignalProposal, TradeDecision } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
@@ -69,6 +70,12 @@ export interface GraphRunnerOptions {
    * (`settle`). Default false (backtests: a run is never resumed).
    */
   readonly checkpointRuns?: boolean;
+  /**
+   * Told about a checkpoint that could not be read or written. A checkpoint only saves recomputation,
+   * so the run goes on: a failed write is skipped (its changes go with the next checkpoint), a failed
+   * read runs the decision from the start without checkpoints. Default: ignored.
+   */
+  readonly onCheckpointError?: (e: Error, what: string) => void;
 }
 
 export interface GraphDecideResult extends DecideResult {
@@ -83,11 +90,33 @@ export interface GraphDecideResult extends DecideResult {
 
 /**
  * The checkpointed decision run of one bar: one thread per (run scope, exchange, symbol, timeframe,
- * bar close), whichever attempt — and whichever worker — runs it. Fields are joined with `|`, which
- * no symbol, exchange id or timeframe contains (sweepSettledRunThreads splits on it).
+ * bar close) and the code that made the bar-only nodes' outputs (`code`, see runFingerprint), whichever
+ * attempt — and whichever worker — runs it. A worker with other agent versions, feature version or
+ * memory settings does not resume a run another made: it uses another thread and starts over. Fields
+ * are joined with `|`, which no symbol, exchange id or timeframe contains (sweepSettledRunThreads
+ * splits on it).
  */
-export function runThreadId(c: { readonly runScope: string; readonly subject: { readonly exchange: string; readonly symbol: string; readonly timeframe: string; readonly asOf: number } }): string {
-  return `${RUN_THREAD_PREFIX}|${c.runScope}|${c.subject.exchange}|${c.subject.symbol}|${c.subject.timeframe}|${c.subject.asOf}`;
+export function runThreadId(
+  c: { readonly runScope: string; readonly subject: { readonly exchange: string; readonly symbol: string; readonly timeframe: string; readonly asOf: number } },
+  code: string,
+): string {
+  return `${RUN_THREAD_PREFIX}|${c.runScope}|${c.subject.exchange}|${c.subject.symbol}|${c.subject.timeframe}|${c.subject.asOf}|${code}`;
+}
+
+/**
+ * What the reusable nodes' outputs depend on besides the bar: the analysis, recall and signal node
+ * versions (agent policy versions), the memory settings and the feature version — as 8 hex digits.
+ */
+export function runFingerprint(deps: OrchestratorDeps, featureVersion: number): string {
+  const m = deps.memory;
+  const parts = [
+    analysisNode.version(deps),
+    recallNode.version(deps),
+    signalNode.version(deps),
+    m === null ? 'no-memory' : `${m.k}:${m.scope}:${m.horizonBars ?? ''}`,
+    `features:${featureVersion}`,
+  ].join('\n');
+  return createHash('sha256').update(parts).digest('hex').slice(0, 8);
 }
 export const RUN_THREAD_PREFIX = 'decision-run';
 
@@ -126,20 +155,41 @@ export class GraphRunner {
   readonly stats: RunStats = emptyStats();
   /** decision runs that picked up from a checkpoint of an earlier, cut-off attempt */
   resumedRuns = 0;
+  readonly #deps: OrchestratorDeps;
   readonly #graph;
+  /** the same graph without a checkpointer: what a run falls back to when the checkpoints cannot be read */
+  readonly #unchecked;
   readonly #approval;
   readonly #wait: boolean;
   readonly #saver: ResumePointSaver | null;
+  readonly #onCheckpointError: (e: Error, what: string) => void;
 
   constructor(deps: OrchestratorDeps, options: GraphRunnerOptions = {}) {
     if (deps.pendingApproval === 'wait' && !options.checkpointer)
       throw new AppError('CONFIG', 'the graph runner waits for risk officers only with a checkpointer', { hint: 'pass openCheckpointer(config.db).saver, or use pendingApproval: "reject" (backtests)' });
     if (options.checkpointRuns === true && !options.checkpointer)
       throw new AppError('CONFIG', 'checkpointRuns needs a checkpointer to write the runs to', { hint: 'pass openCheckpointer(config.db).saver' });
+    this.#deps = deps;
     this.#wait = deps.pendingApproval === 'wait';
-    this.#saver = options.checkpointRuns === true && options.checkpointer ? new ResumePointSaver(options.checkpointer, Object.keys(RESUMABLE_BEFORE)) : null;
-    this.#graph = buildDecisionGraph(deps).compile(this.#saver ? { checkpointer: this.#saver } : {});
+    this.#onCheckpointError = options.onCheckpointError ?? (() => undefined);
+    this.#saver =
+      options.checkpointRuns === true && options.checkpointer
+        ? new ResumePointSaver(options.checkpointer, Object.keys(RESUMABLE_BEFORE), (e) => this.#onCheckpointError(e, 'write'))
+        : null;
+    const graph = buildDecisionGraph(deps);
+    this.#graph = graph.compile(this.#saver ? { checkpointer: this.#saver } : {});
+    this.#unchecked = this.#saver ? graph.compile() : this.#graph;
     this.#approval = options.checkpointer ? buildApprovalGraph(deps).compile({ checkpointer: options.checkpointer }) : null;
+  }
+
+  /** what this runner's checkpoints and stored writes look like (tests, diagnostics) */
+  get checkpointCounts(): { readonly offered: number; readonly stored: number; readonly failed: number } | null {
+    return this.#saver?.counts ?? null;
+  }
+
+  /** the thread this runner checkpoints the bar's decision run on */
+  threadIdOf(c: Parameters<typeof runThreadId>[0] & { readonly featureVersion: number }): string {
+    return runThreadId(c, runFingerprint(this.#deps, c.featureVersion));
   }
 
   async decide(context: DecisionContext): Promise<GraphDecideResult> {
@@ -165,32 +215,49 @@ export class GraphRunner {
    * one taken after a bar-only node (RESUMABLE_BEFORE): those nodes' outputs and records are kept, the
    * fresh context (this attempt's portfolio, limits, trading state; the first attempt's decision id) is
    * written over the old one, and the graph goes on from there. Otherwise it starts from the beginning.
+   * When the checkpoints cannot be read, the run goes on without them (onCheckpointError says why).
    */
   async #runCheckpointed(ctx: DecisionContext): Promise<{ out: RunState; resumedAfter: string | null }> {
-    const threadId = runThreadId(ctx);
-    const thread = { configurable: { thread_id: threadId } };
-    const history = (await (this.#saver as ResumePointSaver).hasThread(threadId)) ? this.#graph.getStateHistory(thread) : [];
-    for await (const snap of history) {
-      const asNode = RESUMABLE_BEFORE[snap.next[0] ?? ''];
-      if (asNode === undefined || snap.next.length !== 1) continue;
-      const kept = (snap.values as GraphStateT).context;
-      const forked = await this.#graph.updateState(snap.config, { context: { ...ctx, decisionId: kept.decisionId } }, asNode);
-      this.resumedRuns++;
-      return { out: (await this.#graph.invoke(null, { ...forked, durability: 'async' })) as RunState, resumedAfter: asNode };
+    const saver = this.#saver as ResumePointSaver;
+    let thread;
+    let resume: { config: RunnableConfig; asNode: string } | null = null;
+    try {
+      const threadId = this.threadIdOf(ctx);
+      thread = { configurable: { thread_id: threadId } };
+      const history = (await saver.hasThread(threadId)) ? this.#graph.getStateHistory(thread) : [];
+      for await (const snap of history) {
+        const asNode = RESUMABLE_BEFORE[snap.next[0] ?? ''];
+        if (asNode === undefined || snap.next.length !== 1) continue;
+        const kept = (snap.values as Partial<GraphStateT>).context;
+        if (kept === undefined) throw new AppError('INTERNAL', `checkpoint ${String(snap.config.configurable?.['checkpoint_id'])} of ${threadId} has no context`);
+        const config = await this.#graph.updateState(snap.config, { context: { ...ctx, decisionId: kept.decisionId } }, asNode);
+        resume = { config, asNode };
+        break;
+      }
+    } catch (e) {
+      this.#onCheckpointError(e as Error, 'read');
+      return { out: (await this.#unchecked.invoke(initialState(ctx))) as RunState, resumedAfter: null };
     }
-    return { out: (await this.#graph.invoke(initialState(ctx), { ...thread, durability: 'async' })) as RunState, resumedAfter: null };
+    if (resume === null) return { out: (await this.#graph.invoke(initialState(ctx), { ...thread, durability: 'async' })) as RunState, resumedAfter: null };
+    this.resumedRuns++;
+    return { out: (await this.#graph.invoke(null, { ...resume.config, durability: 'async' })) as RunState, resumedAfter: resume.asNode };
   }
 
   /**
    * Forget the checkpoints of runs whose traces are committed: they will never be resumed (a
    * redelivered event finds the stored decision first). Call after the transaction that stored the
    * traces commits; a run whose transaction rolled back keeps its checkpoints for the next attempt.
-   * Leftovers (the process died between commit and this call) go with sweepSettledRunThreads.
+   * The worker calls it with an in-process MemorySaver; on Postgres it leaves the deletion to
+   * sweepSettledRunThreads (one statement for many runs, off the events' path).
    */
-  async settle(traces: readonly Pick<DecisionTrace, 'runScope' | 'exchange' | 'symbol' | 'timeframe' | 'asOf'>[]): Promise<void> {
+  async settle(traces: readonly DecisionTrace[]): Promise<void> {
     const saver = this.#saver;
     if (saver === null) return;
-    for (const t of traces) await saver.deleteThread(runThreadId({ runScope: t.runScope, subject: t }));
+    for (const t of traces) {
+      const analysis = t.nodes.find((n) => n.node === 'analysis')?.output as { featureVersion?: number } | undefined;
+      if (analysis?.featureVersion === undefined) continue;
+      await saver.deleteThread(this.threadIdOf({ runScope: t.runScope, subject: t, featureVersion: analysis.featureVersion }));
+    }
   }
 
   /**

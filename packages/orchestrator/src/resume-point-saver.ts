@@ -23,7 +23,13 @@ const MAX_THREADS = 1024;
  *
  * What a skipped checkpoint changed is not lost: the saver remembers, per thread, the channel
  * versions whose values it has not written, and hands them to the next stored checkpoint, which
- * writes their values (a channel's value is stored once per version).
+ * writes their values (a channel's value is stored once per version). It trusts that memory only for
+ * the checkpoint that follows the one it last saw on the thread; otherwise (forgotten, another
+ * process's run) it writes every channel of the checkpoint (values already stored are not rewritten).
+ *
+ * A checkpoint that cannot be written (the database is briefly unreachable) is treated as skipped and
+ * reported to `onError`: it saves recomputation only, so the run goes on. A fork (`updateState`) that
+ * cannot be written fails, since the run would start from it.
  *
  * The next node of a checkpoint is read from it the way LangGraph decides what runs next: node X is
  * triggered when its `branch:to:X` channel holds a value at a version X has not seen.
@@ -31,15 +37,17 @@ const MAX_THREADS = 1024;
 export class ResumePointSaver extends BaseCheckpointSaver {
   readonly #inner: BaseCheckpointSaver;
   readonly #resumeBefore: readonly string[];
-  /** thread → channel versions written by skipped checkpoints and not yet stored */
-  readonly #unstored = new Map<string, ChannelVersions>();
-  /** checkpoints handed to `put`, and how many were stored (diagnostics, tests) */
-  readonly counts = { offered: 0, stored: 0 };
+  readonly #onError: (e: Error) => void;
+  /** thread → the last checkpoint offered on it, and the channel versions written since the last stored one and not stored yet */
+  readonly #runs = new Map<string, { readonly last: string; readonly unstored: ChannelVersions }>();
+  /** checkpoints handed to `put`, how many were stored, how many could not be (diagnostics, tests) */
+  readonly counts = { offered: 0, stored: 0, failed: 0 };
 
-  constructor(inner: BaseCheckpointSaver, resumeBefore: readonly string[]) {
+  constructor(inner: BaseCheckpointSaver, resumeBefore: readonly string[], onError: (e: Error) => void = () => undefined) {
     super(inner.serde);
     this.#inner = inner;
     this.#resumeBefore = resumeBefore;
+    this.#onError = onError;
   }
 
   getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -53,20 +61,42 @@ export class ResumePointSaver extends BaseCheckpointSaver {
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
     this.counts.offered++;
     const thread = String(config.configurable?.['thread_id']);
-    // a loop step continues its run; 'input' starts a run and 'update'/'fork' branches off a stored
-    // checkpoint — nothing unwritten before them belongs to their state (an earlier attempt's leftovers)
-    const pending = metadata.source === 'loop' ? { ...this.#unstored.get(thread), ...newVersions } : newVersions;
-    // 'update' / 'fork': a resumed run's fork (GraphRunner), which the run then starts from
-    if ((metadata.source === 'loop' || metadata.source === 'input') && !this.#isResumePoint(checkpoint)) {
-      this.#unstored.delete(thread); // re-inserted last: the map keeps the most recently used threads
-      this.#unstored.set(thread, pending);
-      if (this.#unstored.size > MAX_THREADS) this.#unstored.delete(this.#unstored.keys().next().value as string);
-      return { configurable: { ...config.configurable, checkpoint_id: checkpoint.id } };
+    const parent = config.configurable?.['checkpoint_id'];
+    const run = this.#runs.get(thread);
+    let pending: ChannelVersions;
+    if (metadata.source !== 'loop') {
+      // 'input' starts a run; 'update'/'fork' branch off a stored checkpoint: what they changed is all
+      pending = newVersions;
+    } else if (run !== undefined && run.last === parent) {
+      pending = { ...run.unstored, ...newVersions };
+    } else {
+      // the step before was not seen here: write everything the checkpoint refers to
+      pending = { ...checkpoint.channel_versions };
     }
-    const stored = await this.#inner.put(config, checkpoint, metadata, pending);
-    this.#unstored.delete(thread);
+    const skipped = { configurable: { ...config.configurable, checkpoint_id: checkpoint.id } };
+    if ((metadata.source === 'loop' || metadata.source === 'input') && !this.#isResumePoint(checkpoint)) {
+      this.#remember(thread, checkpoint.id, pending);
+      return skipped;
+    }
+    let stored: RunnableConfig;
+    try {
+      stored = await this.#inner.put(config, checkpoint, metadata, pending);
+    } catch (e) {
+      if (metadata.source !== 'loop' && metadata.source !== 'input') throw e;
+      this.counts.failed++;
+      this.#onError(e as Error);
+      this.#remember(thread, checkpoint.id, pending);
+      return skipped;
+    }
     this.counts.stored++;
+    this.#remember(thread, checkpoint.id, {});
     return stored;
+  }
+
+  #remember(thread: string, last: string, unstored: ChannelVersions): void {
+    this.#runs.delete(thread); // re-inserted last: the map keeps the most recently used threads
+    this.#runs.set(thread, { last, unstored });
+    if (this.#runs.size > MAX_THREADS) this.#runs.delete(this.#runs.keys().next().value as string);
   }
 
   putWrites(_config: RunnableConfig, _writes: PendingWrite[], _taskId: string): Promise<void> {
@@ -86,7 +116,7 @@ export class ResumePointSaver extends BaseCheckpointSaver {
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    this.#unstored.delete(threadId);
+    this.#runs.delete(threadId);
     await this.#inner.deleteThread(threadId);
   }
 

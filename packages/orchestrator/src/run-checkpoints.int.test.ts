@@ -64,22 +64,23 @@ describe.skipIf(!pg.ok)(`the sweep of settled run checkpoints, server Postgres${
     const clock = new SimulatedClock(ctx!.subject.asOf);
     // the series' newest stored decision
     await new FastRunner(backtestDeps(clock, { recorder: new DbDecisionRecorder(db, clock) })).decide({ ...ctx!, runScope: 'sweep' });
-    const at = (asOf: number, symbol = 'ETH/BTC') => runThreadId({ runScope: 'sweep', subject: { ...ctx!.subject, symbol, asOf } });
+    const at = (asOf: number, symbol = 'ETH/BTC') => runThreadId({ runScope: 'sweep', subject: { ...ctx!.subject, symbol, asOf } }, 'c0de0000');
     const tf = 300_000;
     const decided = at(ctx!.subject.asOf);
     const behind = at(ctx!.subject.asOf - tf);
     const ahead = at(ctx!.subject.asOf + tf);
     const otherSeries = at(ctx!.subject.asOf - tf, 'BTC/USDT');
-    const otherScope = runThreadId({ runScope: 'live', subject: ctx!.subject });
-    for (const t of [decided, behind, ahead, otherSeries, otherScope]) {
+    const otherScope = runThreadId({ runScope: 'live', subject: ctx!.subject }, 'c0de0000');
+    const malformed = `decision-run|sweep|binance|ETH/BTC|5m|soon|c0de0000`;
+    for (const t of [decided, behind, ahead, otherSeries, otherScope, malformed]) {
       await db.query(`INSERT INTO ${S}.checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata) VALUES ($1, '', 'c1', NULL, '{}'::jsonb, '{}'::jsonb), ($1, '', 'c2', 'c1', '{}'::jsonb, '{}'::jsonb)`, [t]);
       await db.query(`INSERT INTO ${S}.checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) VALUES ($1, '', 'context', '1', 'empty', NULL)`, [t]);
       await db.query(`INSERT INTO ${S}.checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob) VALUES ($1, '', 'c1', 'task', 0, 'analysis', 'empty', ''::bytea)`, [t]);
     }
-    const left = async (table: string) => (await db.query<{ t: string }>(`SELECT DISTINCT thread_id AS t FROM ${S}.${table} WHERE thread_id = ANY($1) ORDER BY 1`, [[decided, behind, ahead, otherSeries, otherScope]])).rows.map((r) => r.t);
+    const left = async (table: string) => (await db.query<{ t: string }>(`SELECT DISTINCT thread_id AS t FROM ${S}.${table} WHERE thread_id = ANY($1) ORDER BY 1`, [[decided, behind, ahead, otherSeries, otherScope, malformed]])).rows.map((r) => r.t);
 
     expect(await sweepSettledRunThreads(db)).toBe(2);
-    const kept = [ahead, otherSeries, otherScope].sort();
+    const kept = [ahead, otherSeries, otherScope, malformed].sort();
     for (const table of ['checkpoints', 'checkpoint_blobs', 'checkpoint_writes']) expect(await left(table)).toEqual(kept);
     expect(await sweepSettledRunThreads(db)).toBe(0);
   });

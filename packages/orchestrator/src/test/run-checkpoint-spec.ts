@@ -7,7 +7,7 @@ import { comparableTrace } from '../decision-trace-builder.ts';
 import type { DecisionRecorder } from '../decision-recorder.ts';
 import { InMemoryDecisionRecorder } from '../decision-recorder.ts';
 import { FastRunner } from '../fast-runner.ts';
-import { GRAPH_NODE_NAMES, GraphRunner, runThreadId } from '../graph-runner.ts';
+import { GRAPH_NODE_NAMES, GraphRunner } from '../graph-runner.ts';
 import { backtestDeps, DETERMINISTIC_AGENTS, type OrchestratorDeps } from '../orchestrator-deps.ts';
 import { replayDecisions } from './decision-replay.ts';
 import { ethBtcMemory, ethBtcSetup } from './replay-setup.ts';
@@ -46,19 +46,20 @@ export async function orderContexts(count: number): Promise<DecisionContext[]> {
 export function runCheckpointSpec(o: RunCheckpointSpecOptions): void {
   let contexts: DecisionContext[];
   beforeAll(async () => {
-    contexts = await orderContexts(7);
+    contexts = await orderContexts(9);
   }, 120_000);
 
   /**
    * One worker process: its own runner and saver onto the shared storage, agents that count their calls,
    * and a cut-off (thrown as the process would die) in `cutIn` — an agent, or 'record' for the recorder.
    */
-  async function processFor(ctx: DecisionContext, cutIn: Agent | 'record' | null = null) {
+  async function processFor(ctx: DecisionContext, cutIn: Agent | 'record' | null = null, signalVersion?: string) {
     const calls: Record<Agent, number> = { analysis: 0, signal: 0, decision: 0 };
     const count = <K extends Agent>(name: K): OrchestratorDeps['agents'][K] => {
       const policy = DETERMINISTIC_AGENTS[name];
       return {
         ...policy,
+        ...(name === 'signal' && signalVersion !== undefined ? { version: signalVersion } : {}),
         run: (input: never, c: { decisionId: string }) => {
           calls[name]++;
           // only the first call: a process that retries the event itself gets through
@@ -89,9 +90,9 @@ export function runCheckpointSpec(o: RunCheckpointSpecOptions): void {
     return (await new GraphRunner(deps).decide(ctx)).trace;
   }
 
-  const checkpointsOf = async (saver: BaseCheckpointSaver, ctx: DecisionContext) => {
+  const checkpointsOf = async (p: { saver: BaseCheckpointSaver; graph: GraphRunner }, ctx: DecisionContext) => {
     let n = 0;
-    for await (const _ of saver.list({ configurable: { thread_id: runThreadId(ctx) } })) n++;
+    for await (const _ of p.saver.list({ configurable: { thread_id: p.graph.threadIdOf(ctx) } })) n++;
     return n;
   };
 
@@ -102,9 +103,9 @@ export function runCheckpointSpec(o: RunCheckpointSpecOptions): void {
     expect(r.resumedAfter).toBeNull();
     expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(ctx)));
     // after analysis, after recall, after signal — not the input, not after the decision, the gate or the outbox
-    expect(await checkpointsOf(p.saver, ctx)).toBe(3);
+    expect(await checkpointsOf(p, ctx)).toBe(3);
     await p.graph.settle([r.trace]);
-    expect(await checkpointsOf(p.saver, ctx)).toBe(0);
+    expect(await checkpointsOf(p, ctx)).toBe(0);
   });
 
   it('a run cut off in the decision agent resumes after the signal agent in another process: the market nodes are not run again, the decision keeps its id, the trace is the uninterrupted one', async () => {
@@ -150,6 +151,29 @@ export function runCheckpointSpec(o: RunCheckpointSpecOptions): void {
     expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(ctx)));
   });
 
+  it('a run cut off in the signal agent resumes after the memory recall: the analysis is reused, the signal runs again', async () => {
+    const ctx = contexts[7]!;
+    await expect((await processFor(ctx, 'signal')).graph.decide(ctx)).rejects.toThrow('cut off in the signal agent');
+    const second = await processFor(ctx);
+    const r = await second.graph.decide(ctx);
+    expect(r.resumedAfter).toBe(GRAPH_NODE_NAMES.recall);
+    expect(second.calls).toEqual({ analysis: 0, signal: 1, decision: 1 });
+    expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(ctx)));
+  });
+
+  it('a worker running other agent versions does not resume the run: it starts over on its own thread', async () => {
+    const ctx = contexts[8]!;
+    await expect((await processFor(ctx, 'decision')).graph.decide(ctx)).rejects.toThrow(CutOff);
+    const upgraded = await processFor(ctx, null, 'signal@9.9.9');
+    const r = await upgraded.graph.decide(ctx);
+    expect(r.resumedAfter).toBeNull();
+    expect(upgraded.calls).toEqual({ analysis: 1, signal: 1, decision: 1 });
+    expect(r.trace.nodes.find((n) => n.node === 'signal')?.version).toBe('signal@9.9.9');
+    // the same versions as the cut-off run: that one resumes
+    const same = await processFor(ctx);
+    expect((await same.graph.decide(ctx)).resumedAfter).toBe(GRAPH_NODE_NAMES.signal);
+  });
+
   it('a run cut off in the analysis agent has nothing to resume from and starts over', async () => {
     const ctx = contexts[3]!;
     const first = await processFor(ctx, 'analysis');
@@ -165,14 +189,21 @@ export function runCheckpointSpec(o: RunCheckpointSpecOptions): void {
     const ctx = contexts[4]!;
     await expect((await processFor(ctx, 'decision')).graph.decide(ctx)).rejects.toThrow(CutOff);
     const second = await processFor(ctx, 'decision');
+    // the first attempt's three resume points
+    expect(await checkpointsOf(second, ctx)).toBe(3);
     await expect(second.graph.decide({ ...ctx, decisionId: '019a0000-0000-7000-8000-000000000002' })).rejects.toThrow(CutOff);
     expect(second.calls).toEqual({ analysis: 0, signal: 0, decision: 1 });
+    // + the second attempt's fork (written by updateState, before the decision agent)
+    expect(await checkpointsOf(second, ctx)).toBe(4);
     const third = await processFor(ctx);
     const r = await third.graph.decide({ ...ctx, decisionId: '019a0000-0000-7000-8000-000000000003' });
     expect(r.resumedAfter).toBe(GRAPH_NODE_NAMES.signal);
     expect(third.calls).toEqual({ analysis: 0, signal: 0, decision: 1 });
+    // it forked from the second attempt's fork, the newest resume point: one more fork, nothing else stored
+    expect(await checkpointsOf(third, ctx)).toBe(5);
+    expect(r.trace.decisionId).toBe(ctx.decisionId);
     expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(ctx)));
     await third.graph.settle([r.trace]);
-    expect(await checkpointsOf(third.saver, ctx)).toBe(0);
+    expect(await checkpointsOf(third, ctx)).toBe(0);
   });
 }
