@@ -9,7 +9,7 @@ import { InMemoryDecisionRecorder } from './decision-recorder.ts';
 import { FastRunner } from './fast-runner.ts';
 import { GraphRunner } from './graph-runner.ts';
 import { BACKTEST_SIGNING_KEY, backtestDeps, type OrchestratorDeps } from './orchestrator-deps.ts';
-import { pendingContexts } from './test/pending-contexts.ts';
+import { pendingContexts } from './test/replay-contexts.ts';
 
 const TTL = 15 * 60_000;
 const KEYS = { [BACKTEST_SIGNING_KEY.keyId]: BACKTEST_SIGNING_KEY.key };

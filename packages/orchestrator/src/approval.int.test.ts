@@ -9,7 +9,7 @@ import type { DecisionContext } from './decision-context.ts';
 import { DbDecisionRecorder } from './decision-recorder.ts';
 import { GraphRunner } from './graph-runner.ts';
 import { backtestDeps, type OrchestratorDeps } from './orchestrator-deps.ts';
-import { pendingContexts } from './test/pending-contexts.ts';
+import { pendingContexts } from './test/replay-contexts.ts';
 
 const pg = await probePostgres();
 const TTL = 15 * 60_000;

@@ -8,7 +8,7 @@ import { DbDecisionRecorder } from './decision-recorder.ts';
 import { GraphRunner } from './graph-runner.ts';
 import { memoryCheckpointer } from './checkpointer.ts';
 import { backtestDeps } from './orchestrator-deps.ts';
-import { pendingContexts } from './test/pending-contexts.ts';
+import { pendingContexts } from './test/replay-contexts.ts';
 
 /**
  * Embedded mode (PGlite): the worker's MemorySaver is not reachable from the CLI process, so

@@ -8,7 +8,7 @@ import { InMemoryDecisionRecorder, type DecisionRecorder } from './decision-reco
 import { FastRunner } from './fast-runner.ts';
 import { GraphRunner } from './graph-runner.ts';
 import { backtestDeps, DETERMINISTIC_AGENTS, type SyncPolicy } from './orchestrator-deps.ts';
-import { pendingContexts } from './test/pending-contexts.ts';
+import { pendingContexts } from './test/replay-contexts.ts';
 
 let ctx: DecisionContext;
 beforeAll(async () => {

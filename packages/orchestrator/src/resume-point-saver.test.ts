@@ -8,7 +8,7 @@ import type { DecisionContext } from './decision-context.ts';
 import { GraphRunner } from './graph-runner.ts';
 import { backtestDeps } from './orchestrator-deps.ts';
 import { ResumePointSaver } from './resume-point-saver.ts';
-import { orderContexts } from './test/run-checkpoint-spec.ts';
+import { orderContexts } from './test/replay-contexts.ts';
 
 /** A MemorySaver that records what it is asked to store and can be made to fail. */
 class RecordingSaver extends MemorySaver {

@@ -7,7 +7,8 @@ import { DbDecisionRecorder } from './decision-recorder.ts';
 import { FastRunner } from './fast-runner.ts';
 import { runThreadId } from './graph-runner.ts';
 import { backtestDeps } from './orchestrator-deps.ts';
-import { orderContexts, runCheckpointSpec } from './test/run-checkpoint-spec.ts';
+import { orderContexts } from './test/replay-contexts.ts';
+import { runCheckpointSpec } from './test/run-checkpoint-spec.ts';
 
 const pg = await probePostgres();
 

@@ -2,15 +2,14 @@ import type { BaseCheckpointSaver } from '@langchain/langgraph';
 import type { DecisionTrace, TradingState } from '@meridian/contracts';
 import { SimulatedClock } from '@meridian/core';
 import { beforeAll, expect, it } from 'vitest';
-import { detachContext, type DecisionContext } from '../decision-context.ts';
+import type { DecisionContext } from '../decision-context.ts';
 import { comparableTrace } from '../decision-trace-builder.ts';
 import type { DecisionRecorder } from '../decision-recorder.ts';
 import { InMemoryDecisionRecorder } from '../decision-recorder.ts';
-import { FastRunner } from '../fast-runner.ts';
 import { GRAPH_NODE_NAMES, GraphRunner } from '../graph-runner.ts';
 import { backtestDeps, DETERMINISTIC_AGENTS, type OrchestratorDeps } from '../orchestrator-deps.ts';
-import { replayDecisions } from './decision-replay.ts';
-import { ethBtcMemory, ethBtcSetup } from './replay-setup.ts';
+import { ethBtcMemory } from './replay-setup.ts';
+import { orderContexts } from './replay-contexts.ts';
 
 /**
  * Live decision runs checkpointed step by step (GraphRunner `checkpointRuns`), resumed by another
@@ -28,20 +27,6 @@ type Agent = keyof OrchestratorDeps['agents'];
 const HALTED: TradingState = { schemaVersion: 1, state: 'HALTED', reason: 'kill switch while the worker was down', actor: 'risk-officer', since: 0, until: null };
 
 class CutOff extends Error {}
-
-/** Real ETH/BTC contexts with memory on, whose decisions open a position (so the risk gate and the outbox route matter). */
-export async function orderContexts(count: number): Promise<DecisionContext[]> {
-  const out: DecisionContext[] = [];
-  const clock = new SimulatedClock(0);
-  const runner = new FastRunner(backtestDeps(clock, { memory: { recaller: ethBtcMemory(), k: 20, scope: 'same-symbol' } }));
-  await replayDecisions(ethBtcSetup('live', 2_000), clock, (ctx) => {
-    const r = runner.decideSync(ctx);
-    if (out.length < count && r.trace.outcome === 'order') out.push(detachContext(ctx));
-    return r;
-  });
-  if (out.length < count) throw new Error(`only ${out.length} order decisions in the replay, ${count} wanted`);
-  return out;
-}
 
 export function runCheckpointSpec(o: RunCheckpointSpecOptions): void {
   let contexts: DecisionContext[];
