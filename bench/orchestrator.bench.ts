@@ -94,7 +94,7 @@ function fastPass(xs: readonly DecisionContext[], validate: boolean): Timing & {
 async function graphPass(xs: readonly DecisionContext[], checkpointed: boolean): Promise<Timing> {
   const clock = new SimulatedClock(0);
   const saver = checkpointed ? memoryCheckpointer() : undefined;
-  // live configuration: every run checkpointed at its resume points, settled (deleted) after it, as the embedded worker does
+  // live configuration: every run checkpointed at its resume point, settled (deleted) after it, as the embedded worker does
   const runner = new GraphRunner(backtestDeps(clock), saver ? { checkpointer: saver, checkpointRuns: true } : {});
   const c0 = cpuMs();
   const t = performance.now();
@@ -154,7 +154,7 @@ export async function run(): Promise<BenchResult[]> {
       name: 'orchestrator: LangGraph runner, every run checkpointed in a MemorySaver (live configuration)',
       value: perSec(gx.length, graphCp.ms),
       unit: 'decisions/s',
-      notes: `${(graphCp.ms / gx.length).toFixed(2)} ms/decision, ${cpuNote(gx.length, graphCp)}; ${gx.length} bars; checkpointRuns: the three resume points of each run stored, deleted after it (settle); the Postgres writes are in the worker bench`,
+      notes: `${(graphCp.ms / gx.length).toFixed(2)} ms/decision, ${cpuNote(gx.length, graphCp)}; ${gx.length} bars; checkpointRuns: each run's resume point stored, deleted after it (settle); the Postgres writes are in the worker bench`,
     },
   ];
 }

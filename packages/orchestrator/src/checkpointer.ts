@@ -47,7 +47,7 @@ export async function openCheckpointer(db: DbConfig): Promise<Checkpointer> {
 /**
  * PostgresSaver with `put` as ONE statement (the blobs of the changed channels and the checkpoint row,
  * same tables, same rows, same conflict rules) instead of BEGIN, one INSERT per blob, the checkpoint
- * INSERT and COMMIT — a decision run stores three checkpoints per candle (ResumePointSaver), and the
+ * INSERT and COMMIT — a decision run stores a checkpoint on every candle (ResumePointSaver), and the
  * round trips were most of their cost. Reading is PostgresSaver's own.
  */
 function leanPostgresSaver(Base: typeof PostgresSaver) {

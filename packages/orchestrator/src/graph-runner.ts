@@ -121,26 +121,34 @@ export function runFingerprint(deps: OrchestratorDeps, featureVersion: number): 
 export const RUN_THREAD_PREFIX = 'decision-run';
 
 /**
- * Where a cut-off run may pick up: after a node whose output depends only on the bar (its candles,
- * indicators and the memory as of its close) — analysis, recall, signal. The decision and the risk
- * gate depend on the portfolio, the limits and the trading state, which may have changed while the
- * run was down (a fill, a halt): they always run again, on the state read for this attempt.
+ * Where a cut-off run may pick up: once its market view is complete — after the signal agent, the last
+ * node whose output depends only on the bar (its candles, indicators and the memory as of its close).
+ * The decision agent and the risk gate depend on the portfolio, the limits and the trading state, which
+ * may have changed while the run was down (a fill, a halt): they always run again, on the state read for
+ * this attempt. One resume point, not one after each market node: each stored checkpoint is a write on
+ * every candle's path, and three cost the worker about 2 ms more CPU per event than one (docs/worker.md
+ * *Checkpoints*); a run cut off inside the market nodes starts over.
  * Key: the next node of the checkpoint; value: the node the fresh context is written as.
  */
 const RESUMABLE_BEFORE: Readonly<Record<string, string>> = {
-  [GRAPH_NODE_NAMES.recall]: GRAPH_NODE_NAMES.analysis,
-  [GRAPH_NODE_NAMES.signal]: GRAPH_NODE_NAMES.recall,
   [GRAPH_NODE_NAMES.decision]: GRAPH_NODE_NAMES.signal,
 };
+
+/**
+ * State channels not stored at a resume point: the context is replaced by the new attempt's on resume,
+ * so storing it (the candle window, indicators, portfolio: most of the state's bytes) would buy nothing.
+ */
+const NOT_RESUMED = ['context'] as const;
 
 /**
  * The decision graph on LangGraph: the shared node functions as graph nodes, every node output
  * validated with its contracts schema, and a routing step after the risk gate — the only way to
  * the outbox node.
  *
- * Checkpoints: live (`checkpointRuns`), every decision run is checkpointed after each node on the
- * bar's thread (runThreadId), so a run cut off by a crash resumes from its last bar-only node when the
- * event comes back; its checkpoints are deleted once its trace is committed (`settle`). Backtests run
+ * Checkpoints: live (`checkpointRuns`), every decision run is checkpointed on the bar's thread
+ * (runThreadId) once its market nodes are done (RESUMABLE_BEFORE), so a run cut off by a crash after
+ * them resumes there when the event comes back; its checkpoints are deleted once its trace is committed
+ * (`settle`, or the worker's sweep on Postgres). Backtests run
  * without a checkpointer (nothing there is ever resumed). A run that must wait for a risk officer goes
  * on in the approval graph (a StateGraph `START → await_approval`, compiled with the checkpointer,
  * `durability: "exit"`), whose thread is the decision id — so `isWaiting`/`resume` work from any
@@ -174,7 +182,7 @@ export class GraphRunner {
     this.#onCheckpointError = options.onCheckpointError ?? (() => undefined);
     this.#saver =
       options.checkpointRuns === true && options.checkpointer
-        ? new ResumePointSaver(options.checkpointer, Object.keys(RESUMABLE_BEFORE), (e) => this.#onCheckpointError(e, 'write'))
+        ? new ResumePointSaver(options.checkpointer, { resumeBefore: Object.keys(RESUMABLE_BEFORE), notStored: NOT_RESUMED, onError: (e) => this.#onCheckpointError(e, 'write') })
         : null;
     const graph = buildDecisionGraph(deps);
     this.#graph = graph.compile(this.#saver ? { checkpointer: this.#saver } : {});
@@ -208,13 +216,12 @@ export class GraphRunner {
   }
 
   /**
-   * A live run, checkpointed on the bar's thread ("async" durability: each checkpoint is written while
-   * the next node runs, so a crash can lose the newest one and the run then resumes from the one before;
-   * ResumePointSaver keeps only the resume points). When that thread holds a checkpoint from an attempt
-   * that did not commit — the worker died, or the transaction rolled back — the run forks from the newest
-   * one taken after a bar-only node (RESUMABLE_BEFORE): those nodes' outputs and records are kept, the
-   * fresh context (this attempt's portfolio, limits, trading state; the first attempt's decision id) is
-   * written over the old one, and the graph goes on from there. Otherwise it starts from the beginning.
+   * A live run, checkpointed on the bar's thread ("async" durability: a checkpoint is written while the
+   * next node runs; ResumePointSaver keeps only the resume point). When that thread holds a resume point
+   * from an attempt that did not commit — the worker died, or the transaction rolled back — the run forks
+   * from the newest one (RESUMABLE_BEFORE): the market nodes' outputs and records are kept, this attempt's
+   * context (its decision id, portfolio, limits, trading state) is written in, and the graph goes on from
+   * there. Otherwise it starts from the beginning.
    * When the checkpoints cannot be read, the run goes on without them (onCheckpointError says why).
    */
   async #runCheckpointed(ctx: DecisionContext): Promise<{ out: RunState; resumedAfter: string | null }> {
@@ -228,9 +235,7 @@ export class GraphRunner {
       for await (const snap of history) {
         const asNode = RESUMABLE_BEFORE[snap.next[0] ?? ''];
         if (asNode === undefined || snap.next.length !== 1) continue;
-        const kept = (snap.values as Partial<GraphStateT>).context;
-        if (kept === undefined) throw new AppError('INTERNAL', `checkpoint ${String(snap.config.configurable?.['checkpoint_id'])} of ${threadId} has no context`);
-        const config = await this.#graph.updateState(snap.config, { context: { ...ctx, decisionId: kept.decisionId } }, asNode);
+        const config = await this.#graph.updateState(snap.config, { context: ctx }, asNode);
         resume = { config, asNode };
         break;
       }

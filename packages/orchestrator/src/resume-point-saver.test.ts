@@ -46,7 +46,7 @@ const meta = (source: string, step: number) => ({ source, step, parents: {} }) a
 describe('ResumePointSaver', () => {
   it('stores only resume points, with the versions the skipped checkpoints before them wrote', async () => {
     const inner = new RecordingSaver();
-    const s = new ResumePointSaver(inner, ['recall']);
+    const s = new ResumePointSaver(inner, { resumeBefore: ['recall'] });
     await s.put(cfg('t'), checkpoint('c0', 'analysis', { context: 1 }), meta('input', -1), { context: 1 });
     await s.put(cfg('t', 'c0'), checkpoint('c1', 'recall', { context: 1, analysis: 2 }), meta('loop', 0), { analysis: 2, 'branch:to:recall': 99 });
     await s.put(cfg('t', 'c1'), checkpoint('c2', 'decision', { context: 1, analysis: 2, signal: 3 }), meta('loop', 1), { signal: 3 });
@@ -56,7 +56,7 @@ describe('ResumePointSaver', () => {
 
   it('writes every channel of a resume point whose previous checkpoint it did not see (another process, or forgotten)', async () => {
     const inner = new RecordingSaver();
-    const s = new ResumePointSaver(inner, ['recall']);
+    const s = new ResumePointSaver(inner, { resumeBefore: ['recall'] });
     await s.put(cfg('t', 'elsewhere'), checkpoint('c1', 'recall', { context: 1, analysis: 2 }), meta('loop', 0), { analysis: 2 });
     expect(inner.puts[0]?.versions).toEqual({ context: 1, analysis: 2, 'branch:to:recall': 99 });
   });
@@ -64,7 +64,7 @@ describe('ResumePointSaver', () => {
   it('a resume point that cannot be written is reported and skipped; its changes go with the next stored one', async () => {
     const inner = new RecordingSaver();
     const errors: string[] = [];
-    const s = new ResumePointSaver(inner, ['recall', 'signal'], (e) => errors.push(e.message));
+    const s = new ResumePointSaver(inner, { resumeBefore: ['recall', 'signal'], onError: (e) => errors.push(e.message) });
     inner.failPuts = true;
     await s.put(cfg('t'), checkpoint('c0', 'analysis', { context: 1 }), meta('input', -1), { context: 1 });
     const skipped = await s.put(cfg('t', 'c0'), checkpoint('c1', 'recall', { context: 1, analysis: 2 }), meta('loop', 0), { analysis: 2 });
@@ -76,9 +76,21 @@ describe('ResumePointSaver', () => {
     expect(s.counts).toEqual({ offered: 3, stored: 1, failed: 1 });
   });
 
+  it('leaves the notStored channels out of a resume point, and keeps them in a fork', async () => {
+    const inner = new RecordingSaver();
+    const s = new ResumePointSaver(inner, { resumeBefore: ['recall'], notStored: ['context'] });
+    await s.put(cfg('t'), checkpoint('c0', 'analysis', { context: 1 }), meta('input', -1), { context: 1 });
+    await s.put(cfg('t', 'c0'), checkpoint('c1', 'recall', { context: 1, analysis: 2 }), meta('loop', 0), { analysis: 2 });
+    await s.put(cfg('t', 'c1'), checkpoint('c2', 'recall', { context: 3, analysis: 2 }), meta('update', 1), { context: 3 });
+    expect(inner.puts).toEqual([
+      { id: 'c1', source: 'loop', versions: { analysis: 2 } },
+      { id: 'c2', source: 'update', versions: { context: 3 } },
+    ]);
+  });
+
   it('a fork (updateState) that cannot be written fails: the run would start from it', async () => {
     const inner = new RecordingSaver();
-    const s = new ResumePointSaver(inner, ['recall']);
+    const s = new ResumePointSaver(inner, { resumeBefore: ['recall'] });
     inner.failPuts = true;
     await expect(s.put(cfg('t', 'c1'), checkpoint('c9', 'decision', { context: 5 }), meta('update', 3), { context: 5 })).rejects.toThrow('connection terminated unexpectedly');
   });
@@ -103,8 +115,9 @@ describe('GraphRunner when the checkpointer fails', () => {
     const g = runner(saver, errors);
     const r = await g.decide(ctx);
     expect(comparableTrace(r.trace)).toEqual(comparableTrace(await unchecked()));
-    expect(errors).toEqual(['write: connection terminated unexpectedly', 'write: connection terminated unexpectedly', 'write: connection terminated unexpectedly']);
-    expect(g.checkpointCounts).toMatchObject({ stored: 0, failed: 3 });
+    // the run's one resume point (after the signal agent)
+    expect(errors).toEqual(['write: connection terminated unexpectedly']);
+    expect(g.checkpointCounts).toMatchObject({ stored: 0, failed: 1 });
   });
 
   it('checkpoints that cannot be read: the decision runs from the start without them, and the failure is reported', async () => {

@@ -17,9 +17,9 @@ const MAX_THREADS = 1024;
 /**
  * A checkpointer for decision runs that stores only the checkpoints a run can resume from — taken
  * before one of `resumeBefore` runs — and the ones `updateState` writes (a resumed run's fork), in the
- * saver it wraps (a PostgresSaver live). Every other checkpoint of the run is skipped: the input one
- * (resuming there is starting over) and the ones after the decision (those nodes always run again, see
- * GraphRunner). Pending writes are not kept either, so a step cut off midway runs again.
+ * saver it wraps (a PostgresSaver live). Every other checkpoint of the run is skipped (see GraphRunner
+ * for why). Pending writes are not kept either, so a step cut off midway runs again. The `notStored`
+ * channels are left out of the resume points (their values are replaced on resume; a fork stores them).
  *
  * What a skipped checkpoint changed is not lost: the saver remembers, per thread, the channel
  * versions whose values it has not written, and hands them to the next stored checkpoint, which
@@ -38,16 +38,18 @@ export class ResumePointSaver extends BaseCheckpointSaver {
   readonly #inner: BaseCheckpointSaver;
   readonly #resumeBefore: readonly string[];
   readonly #onError: (e: Error) => void;
+  readonly #notStored: readonly string[];
   /** thread → the last checkpoint offered on it, and the channel versions written since the last stored one and not stored yet */
   readonly #runs = new Map<string, { readonly last: string; readonly unstored: ChannelVersions }>();
   /** checkpoints handed to `put`, how many were stored, how many could not be (diagnostics, tests) */
   readonly counts = { offered: 0, stored: 0, failed: 0 };
 
-  constructor(inner: BaseCheckpointSaver, resumeBefore: readonly string[], onError: (e: Error) => void = () => undefined) {
+  constructor(inner: BaseCheckpointSaver, o: { readonly resumeBefore: readonly string[]; readonly notStored?: readonly string[]; readonly onError?: (e: Error) => void }) {
     super(inner.serde);
     this.#inner = inner;
-    this.#resumeBefore = resumeBefore;
-    this.#onError = onError;
+    this.#resumeBefore = o.resumeBefore;
+    this.#notStored = o.notStored ?? [];
+    this.#onError = o.onError ?? (() => undefined);
   }
 
   getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -78,11 +80,17 @@ export class ResumePointSaver extends BaseCheckpointSaver {
       this.#remember(thread, checkpoint.id, pending);
       return skipped;
     }
+    const own = metadata.source === 'loop' || metadata.source === 'input';
+    let written = pending;
+    if (own && this.#notStored.some((c) => c in pending)) {
+      written = { ...pending };
+      for (const c of this.#notStored) delete written[c];
+    }
     let stored: RunnableConfig;
     try {
-      stored = await this.#inner.put(config, checkpoint, metadata, pending);
+      stored = await this.#inner.put(config, checkpoint, metadata, written);
     } catch (e) {
-      if (metadata.source !== 'loop' && metadata.source !== 'input') throw e;
+      if (!own) throw e;
       this.counts.failed++;
       this.#onError(e as Error);
       this.#remember(thread, checkpoint.id, pending);

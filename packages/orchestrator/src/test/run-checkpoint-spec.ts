@@ -68,7 +68,7 @@ export function runCheckpointSpec(o: RunCheckpointSpecOptions): void {
     return { calls, graph: new GraphRunner(deps, { checkpointer: saver, checkpointRuns: true }), saver };
   }
 
-  /** the uninterrupted run of the same bar, for comparison */
+  /** the uninterrupted run of the bar (with `ctx`'s decision id), for comparison */
   async function reference(ctx: DecisionContext): Promise<DecisionTrace> {
     const clock = new SimulatedClock(ctx.subject.asOf);
     const deps = backtestDeps(clock, { memory: { recaller: ethBtcMemory(), k: 20, scope: 'same-symbol' }, recorder: new InMemoryDecisionRecorder(clock) });
@@ -81,32 +81,33 @@ export function runCheckpointSpec(o: RunCheckpointSpecOptions): void {
     return n;
   };
 
-  it('a run that is not cut off gives the same trace as an unchecked run, keeps only its three resume points, and settle deletes them', async () => {
+  it('a run that is not cut off gives the same trace as an unchecked run, keeps only its resume point, and settle deletes it', async () => {
     const ctx = contexts[0]!;
     const p = await processFor(ctx);
     const r = await p.graph.decide(ctx);
     expect(r.resumedAfter).toBeNull();
     expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(ctx)));
-    // after analysis, after recall, after signal — not the input, not after the decision, the gate or the outbox
-    expect(await checkpointsOf(p, ctx)).toBe(3);
+    // after the signal agent — not the input, not after the other nodes
+    expect(await checkpointsOf(p, ctx)).toBe(1);
     await p.graph.settle([r.trace]);
     expect(await checkpointsOf(p, ctx)).toBe(0);
   });
 
-  it('a run cut off in the decision agent resumes after the signal agent in another process: the market nodes are not run again, the decision keeps its id, the trace is the uninterrupted one', async () => {
+  it('a run cut off in the decision agent resumes after the signal agent in another process: the market nodes are not run again, the trace is the uninterrupted one', async () => {
     const ctx = contexts[1]!;
     const first = await processFor(ctx, 'decision');
     await expect(first.graph.decide(ctx)).rejects.toThrow('cut off in the decision agent');
 
     const second = await processFor(ctx);
-    // the redelivered event: a new attempt, a new decision id
-    const r = await second.graph.decide({ ...ctx, decisionId: '019a0000-0000-7000-8000-000000000001' });
+    // the redelivered event: a new attempt, with its own decision id
+    const retry = { ...ctx, decisionId: '019a0000-0000-7000-8000-000000000001' };
+    const r = await second.graph.decide(retry);
     expect(r.resumedAfter).toBe(GRAPH_NODE_NAMES.signal);
     expect(second.calls).toEqual({ analysis: 0, signal: 0, decision: 1 });
     expect(second.graph.resumedRuns).toBe(1);
-    expect(r.trace.decisionId).toBe(ctx.decisionId);
+    expect(r.trace.decisionId).toBe(retry.decisionId);
     expect(r.trace.nodes.map((n) => n.node)).toEqual(['analysis', 'recall', 'signal', 'decision', 'risk']);
-    expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(ctx)));
+    expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(retry)));
     expect(r.trace.outcome).toBe('order');
   });
 
@@ -130,19 +131,20 @@ export function runCheckpointSpec(o: RunCheckpointSpecOptions): void {
     const ctx = contexts[5]!;
     const p = await processFor(ctx, 'decision');
     await expect(p.graph.decide(ctx)).rejects.toThrow(CutOff);
-    const r = await p.graph.decide({ ...ctx, decisionId: '019a0000-0000-7000-8000-000000000004' });
+    const retry = { ...ctx, decisionId: '019a0000-0000-7000-8000-000000000004' };
+    const r = await p.graph.decide(retry);
     expect(r.resumedAfter).toBe(GRAPH_NODE_NAMES.signal);
     expect(p.calls).toEqual({ analysis: 1, signal: 1, decision: 2 });
-    expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(ctx)));
+    expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(retry)));
   });
 
-  it('a run cut off in the signal agent resumes after the memory recall: the analysis is reused, the signal runs again', async () => {
+  it('a run cut off before its market view is complete (in the signal agent) has nothing to resume from and starts over', async () => {
     const ctx = contexts[7]!;
     await expect((await processFor(ctx, 'signal')).graph.decide(ctx)).rejects.toThrow('cut off in the signal agent');
     const second = await processFor(ctx);
     const r = await second.graph.decide(ctx);
-    expect(r.resumedAfter).toBe(GRAPH_NODE_NAMES.recall);
-    expect(second.calls).toEqual({ analysis: 0, signal: 1, decision: 1 });
+    expect(r.resumedAfter).toBeNull();
+    expect(second.calls).toEqual({ analysis: 1, signal: 1, decision: 1 });
     expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(ctx)));
   });
 
@@ -159,35 +161,24 @@ export function runCheckpointSpec(o: RunCheckpointSpecOptions): void {
     expect((await same.graph.decide(ctx)).resumedAfter).toBe(GRAPH_NODE_NAMES.signal);
   });
 
-  it('a run cut off in the analysis agent has nothing to resume from and starts over', async () => {
-    const ctx = contexts[3]!;
-    const first = await processFor(ctx, 'analysis');
-    await expect(first.graph.decide(ctx)).rejects.toThrow('cut off in the analysis agent');
-    const second = await processFor(ctx);
-    const r = await second.graph.decide(ctx);
-    expect(r.resumedAfter).toBeNull();
-    expect(second.calls).toEqual({ analysis: 1, signal: 1, decision: 1 });
-    expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(ctx)));
-  });
-
   it('cut off twice: the second attempt resumes from the first one’s checkpoint, the third from the second’s fork', async () => {
     const ctx = contexts[4]!;
     await expect((await processFor(ctx, 'decision')).graph.decide(ctx)).rejects.toThrow(CutOff);
     const second = await processFor(ctx, 'decision');
-    // the first attempt's three resume points
-    expect(await checkpointsOf(second, ctx)).toBe(3);
+    // the first attempt's resume point
+    expect(await checkpointsOf(second, ctx)).toBe(1);
     await expect(second.graph.decide({ ...ctx, decisionId: '019a0000-0000-7000-8000-000000000002' })).rejects.toThrow(CutOff);
     expect(second.calls).toEqual({ analysis: 0, signal: 0, decision: 1 });
     // + the second attempt's fork (written by updateState, before the decision agent)
-    expect(await checkpointsOf(second, ctx)).toBe(4);
+    expect(await checkpointsOf(second, ctx)).toBe(2);
     const third = await processFor(ctx);
-    const r = await third.graph.decide({ ...ctx, decisionId: '019a0000-0000-7000-8000-000000000003' });
+    const retry = { ...ctx, decisionId: '019a0000-0000-7000-8000-000000000003' };
+    const r = await third.graph.decide(retry);
     expect(r.resumedAfter).toBe(GRAPH_NODE_NAMES.signal);
     expect(third.calls).toEqual({ analysis: 0, signal: 0, decision: 1 });
     // it forked from the second attempt's fork, the newest resume point: one more fork, nothing else stored
-    expect(await checkpointsOf(third, ctx)).toBe(5);
-    expect(r.trace.decisionId).toBe(ctx.decisionId);
-    expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(ctx)));
+    expect(await checkpointsOf(third, ctx)).toBe(3);
+    expect(comparableTrace(r.trace)).toEqual(comparableTrace(await reference(retry)));
     await third.graph.settle([r.trace]);
     expect(await checkpointsOf(third, ctx)).toBe(0);
   });
