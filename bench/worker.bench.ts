@@ -30,7 +30,7 @@ export async function run(): Promise<BenchResult[]> {
   if (!pg.ok || !redis.ok) return [{ name: 'worker: candle event → trace stored', value: Number.NaN, unit: 'ms', notes: `skipped:${pg.skipNote}${redis.skipNote}` }];
   const out: BenchResult[] = [];
   const variants = [
-    { label: 'graph', runner: 'graph', checkpointRuns: true, notes: 'LangGraph, every step of every run checkpointed in PostgresSaver (the default)' },
+    { label: 'graph', runner: 'graph', checkpointRuns: true, notes: 'LangGraph, every run checkpointed at its resume point in PostgresSaver (the default)' },
     { label: 'graph, --no-checkpoint-runs', runner: 'graph', checkpointRuns: false, notes: 'LangGraph, PostgresSaver only for runs that wait for an officer' },
     { label: 'fast', runner: 'fast', checkpointRuns: false, notes: 'fast runner (same nodes, no LangGraph)' },
   ] as const;
