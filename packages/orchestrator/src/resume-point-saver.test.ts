@@ -15,12 +15,14 @@ class RecordingSaver extends MemorySaver {
   readonly puts: { id: string; source: string; versions: ChannelVersions }[] = [];
   failPuts = false;
   failReads = false;
+  tupleReads = 0;
   override async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions = {}): Promise<RunnableConfig> {
     if (this.failPuts) throw new Error('connection terminated unexpectedly');
     this.puts.push({ id: checkpoint.id, source: metadata.source, versions: { ...newVersions } });
     return super.put(config, checkpoint, metadata);
   }
   override getTuple(config: RunnableConfig) {
+    this.tupleReads++;
     if (this.failReads) return Promise.reject(new Error('connection refused'));
     return super.getTuple(config);
   }
@@ -94,6 +96,20 @@ describe('ResumePointSaver', () => {
     inner.failPuts = true;
     await expect(s.put(cfg('t', 'c1'), checkpoint('c9', 'decision', { context: 5 }), meta('update', 3), { context: 5 })).rejects.toThrow('connection terminated unexpectedly');
   });
+});
+
+describe('GraphRunner reads', () => {
+  it('a run on a thread just probed empty does not ask the store for its latest checkpoint; one on a thread with checkpoints does', async () => {
+    const [ctx] = (await orderContexts(1)) as [DecisionContext];
+    const saver = new RecordingSaver();
+    const g = new GraphRunner(backtestDeps(new SimulatedClock(ctx.subject.asOf)), { checkpointer: saver, checkpointRuns: true });
+    await g.decide(ctx);
+    expect(saver.tupleReads).toBe(0);
+    // the thread now holds the run's resume point: the next attempt reads it
+    const r = await g.decide(ctx);
+    expect(r.resumedAfter).not.toBeNull();
+    expect(saver.tupleReads).toBeGreaterThan(0);
+  }, 120_000);
 });
 
 describe('GraphRunner when the checkpointer fails', () => {

@@ -41,6 +41,8 @@ export class ResumePointSaver extends BaseCheckpointSaver {
   readonly #notStored: readonly string[];
   /** thread → the last checkpoint offered on it, and the channel versions written since the last stored one and not stored yet */
   readonly #runs = new Map<string, { readonly last: string; readonly unstored: ChannelVersions }>();
+  /** threads `hasThread` found empty, whose run's first read (the latest checkpoint) is answered without asking */
+  readonly #probedEmpty = new Set<string>();
   /** checkpoints handed to `put`, how many were stored, how many could not be (diagnostics, tests) */
   readonly counts = { offered: 0, stored: 0, failed: 0 };
 
@@ -53,6 +55,10 @@ export class ResumePointSaver extends BaseCheckpointSaver {
   }
 
   getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    // a run starting on a thread `hasThread` just found empty: LangGraph first asks for the thread's latest
+    // checkpoint, and there is none (the bar's series lock keeps other workers off the thread meanwhile)
+    const thread = String(config.configurable?.['thread_id']);
+    if (config.configurable?.['checkpoint_id'] === undefined && this.#probedEmpty.delete(thread)) return Promise.resolve(undefined);
     return this.#inner.getTuple(config);
   }
 
@@ -118,13 +124,20 @@ export class ResumePointSaver extends BaseCheckpointSaver {
    */
   async hasThread(threadId: string): Promise<boolean> {
     const inner = this.#inner as BaseCheckpointSaver & { hasThread?: (t: string) => Promise<boolean>; storage?: Record<string, unknown> };
-    if (typeof inner.hasThread === 'function') return inner.hasThread(threadId);
-    if (inner instanceof MemorySaver) return inner.storage[threadId] !== undefined && Object.keys(inner.storage[threadId]).length > 0;
-    return true;
+    let has = true;
+    if (typeof inner.hasThread === 'function') has = await inner.hasThread(threadId);
+    else if (inner instanceof MemorySaver) has = inner.storage[threadId] !== undefined && Object.keys(inner.storage[threadId]).length > 0;
+    if (!has) {
+      this.#probedEmpty.add(threadId);
+      // bounded: a probe whose run never asked (it failed first) must not pile up
+      if (this.#probedEmpty.size > MAX_THREADS) this.#probedEmpty.delete(this.#probedEmpty.values().next().value as string);
+    }
+    return has;
   }
 
   async deleteThread(threadId: string): Promise<void> {
     this.#runs.delete(threadId);
+    this.#probedEmpty.delete(threadId);
     await this.#inner.deleteThread(threadId);
   }
 
