@@ -15,13 +15,14 @@ import { percentile, type BenchResult } from './bench-result.ts';
  * graph and commits the trace (+ outbox row) on server Postgres. Latency = publish → the handler has
  * committed, one event at a time (the next is published when the previous is stored), real ETH/BTC
  * 5m candles with permissive limits so orders are approved and signed. Both runners. A live worker runs
- * for days, so the figures are its steady state: WARM_EVENTS events first (JIT, pools, series state), then
- * EVENTS measured (enough samples for a p99 that is not just the third-worst one). Three variants: the graph
+ * for days, so the figures are its steady state: WARM_EVENTS events first (JIT, pools, series state: 400 —
+ * with 100, whichever variant ran first in the process still paid for warming the code all of them share,
+ * 1–3 ms CPU per event, seen by swapping the order), then EVENTS measured (enough samples for a p99 that is not just the third-worst one). Three variants: the graph
  * runner as deployed (every run checkpointed), the graph runner with --no-checkpoint-runs, the fast runner;
  * MERIDIAN_BENCH_WORKER_VARIANT=<label> runs one of them.
  */
 const EVENTS = 1000;
-const WARM_EVENTS = 100;
+const WARM_EVENTS = 400;
 /** stored candles before the first event: the indicators' warm-up */
 const WARM = 220;
 
