@@ -37,6 +37,16 @@ function redactUrl(u: string): string {
   }
 }
 
+/**
+ * The probed Redis URL on logical database `db`, so a test's queues and keys stay apart from the other
+ * files' (the probe's URL when Redis was skipped is still well-formed: the suite does not run).
+ */
+export function redisDbUrl(probe: ServiceProbe, db: number): string {
+  const u = new URL(probe.url || 'redis://127.0.0.1:6379');
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
 export async function probePostgres(): Promise<ServiceProbe> {
   const url = loadConfig().test.databaseUrl;
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });

@@ -7,7 +7,7 @@ import { processEnv } from '@meridian/config';
 import type { Candle } from '@meridian/contracts';
 import { openDb, readCandles, type Db } from '@meridian/db';
 import { BullMqQueue, candleClosedJob } from '@meridian/queue';
-import { CLI_MAIN, freshPgDatabase, probePostgres, probeRedis, REPO_ROOT, runMeridian } from '@meridian/test/support';
+import { CLI_MAIN, freshPgDatabase, probePostgres, probeRedis, redisDbUrl, REPO_ROOT, runMeridian } from '@meridian/test/support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SYMBOLS, fakeKline, startFakeBinance, type FakeServer } from '../fake-binance/index.ts';
 
@@ -29,11 +29,7 @@ describe.skipIf(!pg.ok || !redis.ok)(`meridian feed live (spawned) against the f
   let queue: BullMqQueue;
   let home: string;
   const prefix = `mfeede2e${process.pid}${Math.random().toString(36).slice(2, 7)}`;
-  const redisUrl = (() => {
-    const u = new URL(redis.url || 'redis://127.0.0.1:6379');
-    u.pathname = `/${REDIS_DB}`;
-    return u.toString();
-  })();
+  const redisUrl = redisDbUrl(redis, REDIS_DB);
   const env = (): NodeJS.ProcessEnv => ({
     ...processEnv(),
     MERIDIAN_HOME: home,

@@ -6,7 +6,7 @@ import { migrate, openDb, setRiskLimits, upsertCandles, type Db } from '@meridia
 import { replayCandles } from '@meridian/market';
 import { CHECKPOINT_SCHEMA, sweepSettledRunThreads } from '@meridian/orchestrator';
 import { BullMqQueue, candleClosedJob } from '@meridian/queue';
-import { freshPgDatabase, probePostgres, probeRedis } from '@meridian/test/support';
+import { freshPgDatabase, probePostgres, probeRedis, redisDbUrl } from '@meridian/test/support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ETH_BTC_CANDLES, fixtureCandles, PERMISSIVE_LIMITS, TEST_SIGNING_KEY } from './worker-fixtures.ts';
 
@@ -42,11 +42,7 @@ describe.skipIf(!pg.ok || !redis.ok)(`worker in services mode: two processes, 50
   const candles = [...eth, ...ltc];
   const events = [...eth.slice(WARM), ...ltc.slice(WARM)].sort((x, y) => x.ts - y.ts || (x.symbol < y.symbol ? -1 : 1));
   const prefix = `mwe2e${process.pid}${Math.random().toString(36).slice(2, 7)}`;
-  const redisUrl = (() => {
-    const u = new URL(redis.url || 'redis://127.0.0.1:6379');
-    u.pathname = `/${REDIS_DB}`;
-    return u.toString();
-  })();
+  const redisUrl = redisDbUrl(redis, REDIS_DB);
 
   function startWorker(name: string): Proc {
     const child = spawn(process.execPath, ['--conditions=@meridian/source', '--import', 'tsx', 'apps/worker/src/main.ts', '--capital', 'BTC=1', '--concurrency', '2'], {

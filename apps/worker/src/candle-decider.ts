@@ -100,12 +100,12 @@ export class CandleDecider {
     }
   }
 
-  /** The traces are committed: the runner may forget how to resume their runs. A failure here loses nothing (the worker's sweep retries). */
+  /** The traces are committed: the runner may forget how to resume their runs. A failure here loses nothing: the checkpoints are only kept longer. */
   async #settle(traces: readonly DecisionTrace[]): Promise<void> {
     try {
       await this.#o.runner.settle?.(traces);
     } catch (e) {
-      this.#o.logger?.warn({ err: (e as Error).message, decisions: traces.map((t) => t.decisionId) }, 'could not delete the checkpoints of committed decision runs; the sweep will');
+      this.#o.logger?.warn({ err: (e as Error).message, decisions: traces.map((t) => t.decisionId) }, 'could not delete the checkpoints of committed decision runs');
     }
   }
 

@@ -40,8 +40,8 @@ export interface WorkerSettings {
    */
   readonly expireApprovalsEveryMs: number;
   /**
-   * graph runner: checkpoint every step of every decision run, so a run cut off by a crash resumes
-   * from its last bar-only node on redelivery (default true; false saves the checkpoint writes)
+   * graph runner: checkpoint every decision run once its market nodes are done, so a run cut off by a
+   * crash after them resumes there on redelivery (default true; false saves the checkpoint write)
    */
   readonly checkpointRuns: boolean;
 }
@@ -110,8 +110,7 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
   }
   // a committed run's checkpoints: deleted right away from an in-process MemorySaver; on Postgres by the
   // housekeeping sweep (one statement for every run settled since the last one, off the events' path)
-  const runner: DecisionRunner =
-    graph === null ? new FastRunner(deps) : checkpointer?.durable ? { decide: (c) => (graph as GraphRunner).decide(c) } : graph;
+  const runner: DecisionRunner = graph === null ? new FastRunner(deps) : checkpointer?.durable ? decideOnly(graph) : graph;
   const decider = new CandleDecider({
     db: o.db,
     runner,
@@ -138,26 +137,25 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
           housekeeping: {
             everyMs: housekeepingEveryMs,
             run: async () => {
-              // each job on its own: one failing must not stop the other
-              const errors: unknown[] = [];
-              if (settings.expireApprovalsEveryMs > 0) {
+              // each job on its own: one failing must not stop the other, and each failure is logged
+              const job = async (name: string, run: () => Promise<void>) => {
                 try {
+                  await run();
+                } catch (e) {
+                  o.logger.warn({ err: (e as Error).message, job: name }, 'housekeeping failed');
+                }
+              };
+              if (settings.expireApprovalsEveryMs > 0)
+                await job('approval expiry', async () => {
                   const expired = await expireOverdueApprovals(approvals);
                   if (expired.length > 0) o.logger.info({ decisions: expired.map((t) => t.decisionId) }, 'pending approvals expired');
-                } catch (e) {
-                  errors.push(e);
-                }
-              }
+                });
               // the checkpoints of committed runs (on Postgres the worker leaves their deletion to this sweep)
-              if (sweepRuns) {
-                try {
+              if (sweepRuns)
+                await job('run checkpoint sweep', async () => {
                   const swept = await sweepSettledRunThreads(o.db);
                   if (swept > 0) o.logger.info({ threads: swept }, 'checkpoints of settled decision runs deleted');
-                } catch (e) {
-                  errors.push(e);
-                }
-              }
-              if (errors.length > 0) throw errors[0];
+                });
             },
           },
         }
@@ -172,6 +170,11 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
       await checkpointer?.close();
     },
   };
+}
+
+/** The graph runner without `settle`: the caller leaves the deletion of committed runs' checkpoints to the sweep. */
+function decideOnly(g: GraphRunner): DecisionRunner {
+  return { decide: (c) => g.decide(c) };
 }
 
 /**

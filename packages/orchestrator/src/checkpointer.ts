@@ -2,6 +2,7 @@ import type { RunnableConfig } from '@langchain/core/runnables';
 import { MemorySaver, type BaseCheckpointSaver } from '@langchain/langgraph';
 import type { ChannelVersions, Checkpoint, CheckpointMetadata } from '@langchain/langgraph-checkpoint';
 import type { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import type pg from 'pg';
 import type { Db, DbConfig } from '@meridian/db';
 import { RUN_THREAD_PREFIX } from './graph-runner.ts';
 
@@ -52,7 +53,7 @@ export async function openCheckpointer(db: DbConfig): Promise<Checkpointer> {
  */
 function leanPostgresSaver(Base: typeof PostgresSaver) {
   return class LeanPostgresSaver extends Base {
-    readonly #pool: { query(sql: string, params: unknown[]): Promise<unknown> };
+    readonly #pool: pg.Pool;
     constructor(...args: ConstructorParameters<typeof PostgresSaver>) {
       super(...args);
       this.#pool = args[0];
@@ -60,7 +61,7 @@ function leanPostgresSaver(Base: typeof PostgresSaver) {
 
     /** whether the thread has any checkpoint: one index probe (PostgresSaver's list/getTuple load blobs and writes too) */
     async hasThread(threadId: string): Promise<boolean> {
-      const r = (await this.#pool.query(`SELECT EXISTS (SELECT 1 FROM ${CHECKPOINT_SCHEMA}.checkpoints WHERE thread_id = $1) AS e`, [threadId])) as { rows: { e: boolean }[] };
+      const r = await this.#pool.query<{ e: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${CHECKPOINT_SCHEMA}.checkpoints WHERE thread_id = $1) AS e`, [threadId]);
       return r.rows[0]?.e === true;
     }
 

@@ -64,10 +64,11 @@ export interface GraphRunnerOptions {
    */
   readonly checkpointer?: BaseCheckpointSaver;
   /**
-   * Live: checkpoint every step of every decision run in the checkpointer, on a thread named after the
-   * bar (runThreadId), so a run cut off by a crash resumes where it stopped when its event is
-   * redelivered (see GraphRunner). The caller forgets a run's checkpoints once its trace is committed
-   * (`settle`). Default false (backtests: a run is never resumed).
+   * Live: checkpoint every decision run in the checkpointer once its market nodes are done
+   * (RESUMABLE_BEFORE), on a thread named after the bar (runThreadId), so a run cut off by a crash after
+   * them resumes there when its event is redelivered (see GraphRunner). The caller forgets a run's
+   * checkpoints once its trace is committed (`settle`, or sweepSettledRunThreads on Postgres). Default
+   * false (backtests: a run is never resumed).
    */
   readonly checkpointRuns?: boolean;
   /**
@@ -171,6 +172,7 @@ export class GraphRunner {
   readonly #wait: boolean;
   readonly #saver: ResumePointSaver | null;
   readonly #onCheckpointError: (e: Error, what: string) => void;
+  readonly #codes = new Map<number, string>();
 
   constructor(deps: OrchestratorDeps, options: GraphRunnerOptions = {}) {
     if (deps.pendingApproval === 'wait' && !options.checkpointer)
@@ -197,7 +199,10 @@ export class GraphRunner {
 
   /** the thread this runner checkpoints the bar's decision run on */
   threadIdOf(c: Parameters<typeof runThreadId>[0] & { readonly featureVersion: number }): string {
-    return runThreadId(c, runFingerprint(this.#deps, c.featureVersion));
+    // the fingerprint depends on this runner's deps and the feature version only: hashed once per version, not per bar
+    let code = this.#codes.get(c.featureVersion);
+    if (code === undefined) this.#codes.set(c.featureVersion, (code = runFingerprint(this.#deps, c.featureVersion)));
+    return runThreadId(c, code);
   }
 
   async decide(context: DecisionContext): Promise<GraphDecideResult> {

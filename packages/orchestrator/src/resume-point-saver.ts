@@ -123,9 +123,9 @@ export class ResumePointSaver extends BaseCheckpointSaver {
    * (LeanPostgresSaver), MemorySaver's storage, else says yes (the caller then reads the history).
    */
   async hasThread(threadId: string): Promise<boolean> {
-    const inner = this.#inner as BaseCheckpointSaver & { hasThread?: (t: string) => Promise<boolean>; storage?: Record<string, unknown> };
+    const inner = this.#inner;
     let has = true;
-    if (typeof inner.hasThread === 'function') has = await inner.hasThread(threadId);
+    if (probesThreads(inner)) has = await inner.hasThread(threadId);
     else if (inner instanceof MemorySaver) has = inner.storage[threadId] !== undefined && Object.keys(inner.storage[threadId]).length > 0;
     if (!has) {
       this.#probedEmpty.add(threadId);
@@ -155,4 +155,9 @@ export class ResumePointSaver extends BaseCheckpointSaver {
       return seen === undefined || compareChannelVersions(version, seen) > 0;
     });
   }
+}
+
+/** a saver with its own cheap "does this thread have a checkpoint" (LeanPostgresSaver) */
+function probesThreads(s: BaseCheckpointSaver): s is BaseCheckpointSaver & { hasThread(threadId: string): Promise<boolean> } {
+  return typeof (s as { hasThread?: unknown }).hasThread === 'function';
 }
