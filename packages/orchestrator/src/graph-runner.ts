@@ -9,6 +9,7 @@ import type { DecideResult } from './fast-runner.ts';
 import { analysisNode, decisionNode, erase, recallNode, riskNode, signalNode, type AnyNodeDef } from './nodes/index.ts';
 import { runNodeAsync } from './nodes/node-def.ts';
 import type { OrchestratorDeps } from './orchestrator-deps.ts';
+import { installLeanRunContext } from './lean-run-context.ts';
 import { pendingExpiry, recordStep } from './record-step.ts';
 import { ResumePointSaver } from './resume-point-saver.ts';
 import { countTrace, emptyStats, type RunStats } from './run-stats.ts';
@@ -155,7 +156,7 @@ const NOT_RESUMED = ['context'] as const;
  * `durability: "exit"`), whose thread is the decision id — so `isWaiting`/`resume` work from any
  * process, and that thread holds the whole decision state at the interrupt.
  *
- * The decision graph is a StateGraph (buildDecisionGraph). Its nodes are NodeBody runnables rather
+ * The decision graph is a StateGraph (buildDecisionGraph). Its nodes and router are Direct runnables rather
  * than plain functions, which saves LangChain's per-call run-tree set-up; the StateGraph's own
  * per-node machinery (control branch, state-update writes) stays, at about 0.9 ms CPU per decision
  * (bench/orchestrator.bench.ts; docs/orchestrator.md).
@@ -179,6 +180,7 @@ export class GraphRunner {
       throw new AppError('CONFIG', 'the graph runner waits for risk officers only with a checkpointer', { hint: 'pass openCheckpointer(config.db).saver, or use pendingApproval: "reject" (backtests)' });
     if (options.checkpointRuns === true && !options.checkpointer)
       throw new AppError('CONFIG', 'checkpointRuns needs a checkpointer to write the runs to', { hint: 'pass openCheckpointer(config.db).saver' });
+    installLeanRunContext();
     this.#deps = deps;
     this.#wait = deps.pendingApproval === 'wait';
     this.#onCheckpointError = options.onCheckpointError ?? (() => undefined);
@@ -310,23 +312,23 @@ export class GraphRunner {
 const threadOf = (decisionId: string) => ({ configurable: { thread_id: decisionId } });
 
 /**
- * A graph node's body as a Runnable that calls the node function directly. LangGraph wraps a plain
- * function in a RunnableCallable that, on every call, merges configs and enters LangChain's
- * AsyncLocalStorage with a fresh langsmith RunTree (a uuid7, environment reads) so that getConfig()
- * and interrupt() work inside it; the decision nodes use neither (only await_approval interrupts,
- * and it stays a plain function in the approval graph).
+ * A graph node's body (or the risk gate's router) as a Runnable that calls the function directly.
+ * LangGraph wraps a plain function in a RunnableCallable that, on every call, merges configs and enters
+ * LangChain's AsyncLocalStorage with the run's config so that getConfig() and interrupt() work inside
+ * it; the decision nodes and the router use neither (only await_approval interrupts, and it stays a
+ * plain function in the approval graph).
  */
-class NodeBody extends Runnable<RunState, Partial<RunState>> {
+class Direct<I, O> extends Runnable<I, O> {
   lc_namespace = ['meridian', 'orchestrator'];
-  readonly #fn: (s: RunState) => Promise<Partial<RunState>>;
+  readonly #fn: (s: I) => O | Promise<O>;
 
-  constructor(name: string, fn: (s: RunState) => Promise<Partial<RunState>>) {
+  constructor(name: string, fn: (s: I) => O | Promise<O>) {
     super();
     this.name = name;
     this.#fn = fn;
   }
 
-  override invoke(input: RunState): Promise<Partial<RunState>> {
+  override async invoke(input: I): Promise<O> {
     return this.#fn(input);
   }
 }
@@ -341,16 +343,16 @@ function buildDecisionGraph(deps: OrchestratorDeps) {
   const N = GRAPH_NODE_NAMES;
   // graph nodes always validate: this is the live path
   const node = (def: AnyNodeDef) =>
-    new NodeBody(GRAPH_NODE_NAMES[def.node], async (s) => {
+    new Direct<RunState, Partial<RunState>>(GRAPH_NODE_NAMES[def.node], async (s) => {
       const step = await runNodeAsync(def, s, deps, true);
       return step === null ? {} : { ...step.patch, nodes: [step.record] };
     });
   const record = (name: string) =>
-    new NodeBody(name, async (s) => {
+    new Direct<RunState, Partial<RunState>>(name, async (s) => {
       const r = await recordStep(s, deps, 'graph', true);
       return { trace: r.trace, inserted: r.inserted };
     });
-  const route = (s: GraphStateT): string => {
+  const route = new Direct<GraphStateT, string>('route', (s) => {
     switch (outcomeOf(s as RunState)) {
       case 'order':
         return N.outbox;
@@ -359,7 +361,7 @@ function buildDecisionGraph(deps: OrchestratorDeps) {
       default:
         return N.record;
     }
-  };
+  });
   return (
     new StateGraph(GraphState)
       .addNode(N.analysis, node(erase(analysisNode)))
