@@ -1,7 +1,7 @@
 import { SPOT_LONG_ONLY } from '@meridian/agents';
 import { TIMEFRAME_MS, type Candle, type DecisionTrace, type TradingState } from '@meridian/contracts';
 import { AppError, isAppError, uuidv7, type Clock, type Logger } from '@meridian/core';
-import { GLOBAL_SCOPE, changeTradingState, latestRiskLimits, readCandles, readTradingState, upsertCandles, type Db } from '@meridian/db';
+import { GLOBAL_SCOPE, changeTradingState, latestRiskLimits, namedStatement, readCandles, readTradingState, upsertCandles, type Db } from '@meridian/db';
 import { decisionInputsColumns, parseDecisionInputs, readDecisionInputs, type DecisionInputs, type DecisionInputsRow } from './decision-inputs.ts';
 import { FEATURE_VERSION, type Bar } from '@meridian/market';
 import type { MemoryStore } from '@meridian/memory';
@@ -49,6 +49,29 @@ const ORDER_RATE_WINDOW_MS = 60_000;
 
 /** advisory-lock class for "one decider per series" (two-key form, so it cannot collide with single-key locks) */
 const SERIES_LOCK_CLASS = 0x4d455249;
+
+/** the series lock, taken first in the event's transaction (named statements: run on every event, see NamedStatement) */
+const SERIES_LOCK = namedStatement('SELECT pg_advisory_xact_lock($1::int, hashtext($2))');
+
+/**
+ * The event's head statement (CandleDecider.#handle): the series' last decided bar, whether this bar is decided,
+ * the undecided stored bars up to this one and the first decision's inputs. Parameters: $1 exchange, $2 symbol,
+ * $3 timeframe, $4 run scope, $5 the bar's close time, $6 the warm-up span (ms), $7 the earliest bar a catch-up
+ * decides, $8 the quote currency, $9 the start of the order-rate window, $10 the global scope.
+ */
+const HEAD = namedStatement(
+  `WITH l AS (SELECT max(as_of) AS last FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND run_scope = $4)
+         SELECT l.last,
+                EXISTS (SELECT 1 FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND as_of = $5 AND run_scope = $4) AS had,
+                (SELECT coalesce(json_agg(json_build_array(c.ts, c.o, c.h, c.l, c.c, c.v) ORDER BY c.ts), '[]'::json) FROM candles c
+                  WHERE c.exchange = $1 AND c.symbol = $2 AND c.timeframe = $3 AND c.ts < $5
+                    AND (l.last IS NULL OR $5 > l.last)
+                    AND c.ts >= CASE WHEN l.last IS NULL
+                                     THEN GREATEST((SELECT min(ts) FROM candles WHERE exchange = $1 AND symbol = $2 AND timeframe = $3) + $6::bigint, $7::bigint)
+                                     ELSE GREATEST(l.last, $7::bigint) END) AS bars,
+                ${decisionInputsColumns({ exchange: '$1', markSymbol: '$2', quote: '$8', ordersSince: '$9', scope: '$10' })}
+           FROM l`,
+);
 
 /**
  * Handles one closed-candle event; everything after the candle upsert is ONE database transaction:
@@ -111,7 +134,7 @@ export class CandleDecider {
 
   async #handle(tx: Db, key: SeriesKey, name: string, candle: Candle): Promise<CandleOutcome> {
     const tf = TIMEFRAME_MS[key.timeframe];
-    await tx.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [SERIES_LOCK_CLASS, name]);
+    await tx.query(SERIES_LOCK, [SERIES_LOCK_CLASS, name]);
     const close = candle.ts + tf;
     const { quote } = splitSymbol(key.symbol);
     // one round trip after the lock (it must come after it: the snapshot is taken per statement): the series'
@@ -121,17 +144,7 @@ export class CandleDecider {
     // readDecisionInputs reads; later decisions of a catch-up read them again, after this event's own writes)
     const head = (
       await tx.query<{ last: number | null; had: boolean; bars: [number, number, number, number, number, number][] } & DecisionInputsRow>(
-        `WITH l AS (SELECT max(as_of) AS last FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND run_scope = $4)
-         SELECT l.last,
-                EXISTS (SELECT 1 FROM decision_traces WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND as_of = $5 AND run_scope = $4) AS had,
-                (SELECT coalesce(json_agg(json_build_array(c.ts, c.o, c.h, c.l, c.c, c.v) ORDER BY c.ts), '[]'::json) FROM candles c
-                  WHERE c.exchange = $1 AND c.symbol = $2 AND c.timeframe = $3 AND c.ts < $5
-                    AND (l.last IS NULL OR $5 > l.last)
-                    AND c.ts >= CASE WHEN l.last IS NULL
-                                     THEN GREATEST((SELECT min(ts) FROM candles WHERE exchange = $1 AND symbol = $2 AND timeframe = $3) + $6::bigint, $7::bigint)
-                                     ELSE GREATEST(l.last, $7::bigint) END) AS bars,
-                ${decisionInputsColumns({ exchange: '$1', markSymbol: '$2', quote: '$8', ordersSince: '$9', scope: '$10' })}
-           FROM l`,
+        HEAD,
         [key.exchange, key.symbol, key.timeframe, this.#runScope, close, WARMUP_BARS * tf, candle.ts - (this.#maxCatchUp - 1) * tf, quote, this.#o.clock.now() - ORDER_RATE_WINDOW_MS, GLOBAL_SCOPE],
       )
     ).rows[0];

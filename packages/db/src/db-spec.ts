@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, uuidv7 } from '@meridian/core';
 import type { DecisionTrace, Fill, Order, OrderRequest } from '@meridian/contracts';
-import type { Db } from './db.ts';
+import { namedStatement, type Db } from './db.ts';
 import { pgErrorCode } from './db-errors.ts';
 import { checksumOf, loadMigrations, migrate, migrationStatus, type Migration } from './migrate.ts';
 import { candleStats, readCandles, upsertCandles, type CandleRow } from './repos/candle-repo.ts';
@@ -203,6 +203,14 @@ export function runDbSpec(name: string, open: () => Promise<Db>, opts: { skip?: 
         expect(r.rowCount).toBe(1);
       });
 
+      it('runs a named statement like its text, again and inside a transaction', async () => {
+        const s = namedStatement('SELECT $1::int + 1 AS n, $2::text AS t');
+        expect((await db.query<{ n: number; t: string }>(s, [41, 'a'])).rows).toEqual([{ n: 42, t: 'a' }]);
+        expect((await db.query<{ n: number; t: string }>(s, [1, 'b'])).rows).toEqual([{ n: 2, t: 'b' }]);
+        await db.transaction(async (tx) => {
+          expect((await tx.query<{ n: number; t: string }>(s, [-3, 'c'])).rows).toEqual([{ n: -2, t: 'c' }]);
+        });
+      });
       it('refuses a bigint a JS number cannot hold exactly', async () => {
         await expectAppError(db.query('SELECT 9007199254740993::bigint AS x'), 'DATA_INTEGRITY');
       });

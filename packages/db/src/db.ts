@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * One database interface over two engines: PGlite (embedded, in-process WASM Postgres)
  * and a PostgreSQL server (node-postgres Pool). Repositories take a `Db` and never
@@ -12,6 +14,36 @@ export type DbKind = 'pglite' | 'postgres';
  * Arrays are bound as Postgres arrays (`$1::text[]`), used by bulk inserts via `unnest`.
  */
 export type SqlValue = string | number | boolean | null | readonly (string | number | boolean | null)[];
+
+/**
+ * A statement the server keeps parsed, and planned once its plan settles, on each connection that
+ * has run it (node-postgres named statements): for the few statements run on every event. After
+ * five runs Postgres may switch to a generic plan — one made without the parameter values — so a
+ * named statement must not depend on a value to choose its index (a partial index whose predicate
+ * names a symbol or an exchange would no longer be proven to apply); keep such values literal in
+ * the text, or the statement unnamed. PGlite runs the text.
+ */
+export interface NamedStatement {
+  readonly name: string;
+  readonly text: string;
+}
+
+const named = new Map<string, NamedStatement>();
+/** texts remembered; a caller building texts without bound gets its statements hashed each time instead */
+const NAMED_CACHE_LIMIT = 1_000;
+
+/** Name a statement by its text (a hash: the same text gets the same name in every process and connection). */
+export function namedStatement(text: string): NamedStatement {
+  let s = named.get(text);
+  if (s === undefined) {
+    s = { name: `meridian_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`, text };
+    if (named.size < NAMED_CACHE_LIMIT) named.set(text, s);
+  }
+  return s;
+}
+
+/** the SQL text of a statement, named or not */
+export const sqlText = (sql: string | NamedStatement): string => (typeof sql === 'string' ? sql : sql.text);
 
 export interface QueryResult<T> {
   readonly rows: T[];
@@ -30,7 +62,7 @@ export interface Db {
    * Type mapping is the same on both engines: bigint → number (throws past 2^53),
    * double precision → number, jsonb → parsed value, uuid/text/vector → string.
    */
-  query<T extends object = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<QueryResult<T>>;
+  query<T extends object = Record<string, unknown>>(sql: string | NamedStatement, params?: readonly SqlValue[]): Promise<QueryResult<T>>;
 
   /** A script of several statements, no parameters (migrations, DDL). */
   exec(sql: string): Promise<void>;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { AppError } from '@meridian/core';
-import type { Db, QueryResult, SqlValue } from './db.ts';
+import { sqlText, type Db, type NamedStatement, type QueryResult, type SqlValue } from './db.ts';
 import { mapDbError } from './db-errors.ts';
 import { TransactionHandle, type TxConnection } from './transaction-handle.ts';
 import { INT8_OID, parseInt8 } from './type-parsers.ts';
@@ -76,12 +76,12 @@ export class PgliteDb implements Db {
     }
   }
 
-  async query<T extends object = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<QueryResult<T>> {
+  async query<T extends object = Record<string, unknown>>(sql: string | NamedStatement, params: readonly SqlValue[] = []): Promise<QueryResult<T>> {
     const tx = this.#als.getStore();
     if (tx?.isOpen) return tx.query<T>(sql, params);
     try {
       // the row type is the caller's claim about its SELECT list (see Db.query)
-      return toResult(await this.#pg.query(sql, [...params])) as QueryResult<T>;
+      return toResult(await this.#pg.query(sqlText(sql), [...params])) as QueryResult<T>;
     } catch (e) {
       throw mapDbError(e, this);
     }
@@ -104,7 +104,7 @@ export class PgliteDb implements Db {
     try {
       return await this.#pg.transaction(async (t: Transaction) => {
         const conn: TxConnection = {
-          query: async (sql, params) => toResult(await t.query(sql, [...params])),
+          query: async (sql, params) => toResult(await t.query(sqlText(sql), [...params])),
           exec: async (sql) => {
             await t.exec(sql);
           },

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import type { Db, QueryResult, SqlValue } from './db.ts';
+import type { Db, NamedStatement, QueryResult, SqlValue } from './db.ts';
 import { mapDbError } from './db-errors.ts';
 import { redactDbUrl } from './redact-url.ts';
 import { TransactionHandle, type TxConnection } from './transaction-handle.ts';
@@ -21,6 +21,10 @@ typeOverrides.setTypeParser(INT8_OID, parseInt8);
 
 type Row = Record<string, unknown>;
 const toResult = (r: pg.QueryResult<Row>): QueryResult<Row> => ({ rows: r.rows, rowCount: r.rowCount ?? r.rows.length });
+
+/** node-postgres' query config: a named statement is parsed once per connection (see NamedStatement) */
+const pgQuery = (sql: string | NamedStatement, params: readonly SqlValue[]): pg.QueryConfig =>
+  typeof sql === 'string' ? { text: sql, values: [...params] } : { name: sql.name, text: sql.text, values: [...params] };
 
 /** A PostgreSQL server through a node-postgres Pool; transactions pin one client. */
 export class PostgresDb implements Db {
@@ -56,12 +60,12 @@ export class PostgresDb implements Db {
     return db;
   }
 
-  async query<T extends object = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<QueryResult<T>> {
+  async query<T extends object = Record<string, unknown>>(sql: string | NamedStatement, params: readonly SqlValue[] = []): Promise<QueryResult<T>> {
     const tx = this.#als.getStore();
     if (tx?.isOpen) return tx.query<T>(sql, params);
     try {
       // the row type is the caller's claim about its SELECT list (see Db.query)
-      return toResult(await this.#pool.query<Row>(sql, [...params])) as QueryResult<T>;
+      return toResult(await this.#pool.query<Row>(pgQuery(sql, params))) as QueryResult<T>;
     } catch (e) {
       throw mapDbError(e, this);
     }
@@ -88,7 +92,7 @@ export class PostgresDb implements Db {
       throw mapDbError(e, this);
     }
     const conn: TxConnection = {
-      query: async (sql, params) => toResult(await client.query<Row>(sql, [...params])),
+      query: async (sql, params) => toResult(await client.query<Row>(pgQuery(sql, params))),
       exec: async (sql) => {
         await client.query(sql);
       },

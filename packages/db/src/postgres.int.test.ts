@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AppError } from '@meridian/core';
 import { freshPgDatabase, probePostgres } from '@meridian/test/support';
-import type { Db } from './db.ts';
+import { namedStatement, type Db } from './db.ts';
 import { runDbSpec, schemaSnapshot } from './db-spec.ts';
 import { loadMigrations, migrate, type MigrateResult } from './migrate.ts';
 import { openDb } from './open-db.ts';
@@ -61,6 +61,31 @@ async function recorded(db: Db): Promise<{ version: number; n: number }[]> {
 
 describe.skipIf(!pgsvc.ok)(`PostgresDb only${pgsvc.skipNote}`, () => {
   const versions = loadMigrations().map((m) => m.version);
+
+  it('a named statement is parsed once on its connection (pg_prepared_statements) and reused', async () => {
+    const db = await openDb({ kind: 'postgres', url: (await freshDb('named_statement')).url });
+    try {
+      const s = namedStatement('SELECT $1::int * 2 AS n');
+      await db.transaction(async (tx) => {
+        for (const x of [1, 2, 3]) expect((await tx.query<{ n: number }>(s, [x])).rows[0]?.n).toBe(2 * x);
+        const prepared = await tx.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements');
+        expect(prepared.rows).toEqual([{ name: s.name, statement: s.text }]);
+      });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('migration 0009: decision traces are stored LZ4-compressed', async () => {
+    const db = await openDb({ kind: 'postgres', url: (await freshDb('trace_lz4')).url });
+    try {
+      await migrate(db);
+      const c = await db.query<{ c: string }>(`SELECT attcompression::text AS c FROM pg_attribute WHERE attrelid = 'decision_traces'::regclass AND attname = 'trace'`);
+      expect(c.rows).toEqual([{ c: 'l' }]);
+    } finally {
+      await db.close();
+    }
+  });
 
   it('two processes migrating one fresh database at once: each migration applied and recorded once', async () => {
     const { url } = await freshDb('migrate_race');

@@ -1,11 +1,11 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { AppError } from '@meridian/core';
-import type { Db, DbKind, QueryResult, SqlValue } from './db.ts';
+import type { Db, DbKind, NamedStatement, QueryResult, SqlValue } from './db.ts';
 import { mapDbError } from './db-errors.ts';
 
 /** One pinned connection inside BEGIN … COMMIT (a pg PoolClient or a PGlite Transaction). */
 export interface TxConnection {
-  query(sql: string, params: readonly SqlValue[]): Promise<QueryResult<Record<string, unknown>>>;
+  query(sql: string | NamedStatement, params: readonly SqlValue[]): Promise<QueryResult<Record<string, unknown>>>;
   exec(sql: string): Promise<void>;
 }
 
@@ -52,7 +52,7 @@ export class TransactionHandle implements Db {
     return run;
   }
 
-  query<T extends object = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<QueryResult<T>> {
+  query<T extends object = Record<string, unknown>>(sql: string | NamedStatement, params: readonly SqlValue[] = []): Promise<QueryResult<T>> {
     return this.#serial(async () => {
       try {
         // the row type is the caller's claim about its SELECT list (see Db.query)

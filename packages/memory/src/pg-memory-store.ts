@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TIMEFRAME_MS, type Timeframe } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
-import { type Db, pgErrorCode, type RecalledMemoryRow, recalledMemoryFromRow, vectorParam } from '@meridian/db';
+import { type Db, namedStatement, pgErrorCode, type RecalledMemoryRow, recalledMemoryFromRow, vectorParam } from '@meridian/db';
 import type { MemoryKey, MemoryStore, Outcome, RecallOptions, Situation, StoreResult } from './memory-store.ts';
 import { checkOutcome, checkRecall, checkSituation, keyString, memoryId, toRecall } from './memory-validation.ts';
 import type { MemoryRecall } from '@meridian/contracts';
@@ -96,6 +96,32 @@ interface RecallRow extends RecalledMemoryRow {
 }
 
 const RECALL_COLUMNS = 'id, exchange, symbol, timeframe, ts, horizon_bars, forward_return, mfe, mae, resolved_at';
+
+/** store: insert situations, or resolve the unresolved ones an outcome arrives for (named: the worker runs it on every event) */
+const STORE = namedStatement(
+  `WITH w AS (
+           INSERT INTO memories AS m (id, exchange, symbol, timeframe, ts, feature_version, embedding, horizon_bars,
+                                      forward_return, mfe, mae, resolved_at, created_at)
+           SELECT u.id, u.exchange, u.symbol, u.timeframe, u.ts, u.fv, u.emb::vector, u.h, u.fr, u.mfe, u.mae, u.ra, $13::bigint
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::int[],
+                         $9::float8[], $10::float8[], $11::float8[], $12::bigint[])
+                  AS u(id, exchange, symbol, timeframe, ts, fv, emb, h, fr, mfe, mae, ra)
+           ON CONFLICT (exchange, symbol, timeframe, ts, feature_version, horizon_bars) DO UPDATE
+              SET forward_return = excluded.forward_return, mfe = excluded.mfe, mae = excluded.mae, resolved_at = excluded.resolved_at
+            WHERE m.resolved_at IS NULL AND excluded.resolved_at IS NOT NULL
+           RETURNING (xmax = 0) AS inserted)
+         SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`,
+);
+
+/** resolve: the outcomes of stored situations (named: the worker runs it on every event) */
+const RESOLVE = namedStatement(
+  `UPDATE memories AS m
+            SET forward_return = u.fr, mfe = u.mfe, mae = u.mae, resolved_at = u.ra
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::int[], $7::float8[], $8::float8[], $9::float8[], $10::bigint[])
+                AS u(exchange, symbol, timeframe, ts, fv, h, fr, mfe, mae, ra)
+          WHERE m.exchange = u.exchange AND m.symbol = u.symbol AND m.timeframe = u.timeframe AND m.ts = u.ts
+            AND m.feature_version = u.fv AND m.horizon_bars = u.h AND m.resolved_at IS NULL`,
+);
 
 /** What a series index (migration 0007) is per: the key without ts. */
 export type SeriesKey = Pick<MemoryKey, 'exchange' | 'symbol' | 'timeframe' | 'featureVersion' | 'horizonBars'>;
@@ -220,18 +246,7 @@ export class PgMemoryStore implements MemoryStore {
     for (let i = 0; i < rows.length; i += this.#batch) {
       const b = rows.slice(i, i + this.#batch);
       const r = await this.db.query<{ inserted: number; written: number }>(
-        `WITH w AS (
-           INSERT INTO memories AS m (id, exchange, symbol, timeframe, ts, feature_version, embedding, horizon_bars,
-                                      forward_return, mfe, mae, resolved_at, created_at)
-           SELECT u.id, u.exchange, u.symbol, u.timeframe, u.ts, u.fv, u.emb::vector, u.h, u.fr, u.mfe, u.mae, u.ra, $13::bigint
-             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::int[],
-                         $9::float8[], $10::float8[], $11::float8[], $12::bigint[])
-                  AS u(id, exchange, symbol, timeframe, ts, fv, emb, h, fr, mfe, mae, ra)
-           ON CONFLICT (exchange, symbol, timeframe, ts, feature_version, horizon_bars) DO UPDATE
-              SET forward_return = excluded.forward_return, mfe = excluded.mfe, mae = excluded.mae, resolved_at = excluded.resolved_at
-            WHERE m.resolved_at IS NULL AND excluded.resolved_at IS NOT NULL
-           RETURNING (xmax = 0) AS inserted)
-         SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*)::int AS written FROM w`,
+        STORE,
         [
           textArray(b.map(memoryId)),
           textArray(b.map((s) => s.exchange)),
@@ -270,12 +285,7 @@ export class PgMemoryStore implements MemoryStore {
     for (let i = 0; i < rows.length; i += this.#batch) {
       const b = rows.slice(i, i + this.#batch);
       const r = await this.db.query(
-        `UPDATE memories AS m
-            SET forward_return = u.fr, mfe = u.mfe, mae = u.mae, resolved_at = u.ra
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::int[], $7::float8[], $8::float8[], $9::float8[], $10::bigint[])
-                AS u(exchange, symbol, timeframe, ts, fv, h, fr, mfe, mae, ra)
-          WHERE m.exchange = u.exchange AND m.symbol = u.symbol AND m.timeframe = u.timeframe AND m.ts = u.ts
-            AND m.feature_version = u.fv AND m.horizon_bars = u.h AND m.resolved_at IS NULL`,
+        RESOLVE,
         [
           textArray(b.map((o) => o.exchange)),
           textArray(b.map((o) => o.symbol)),

@@ -1,6 +1,7 @@
 import { DecisionTraceSchema, type DecisionTrace } from '@meridian/contracts';
 import { AppError, uuidv7, type Clock } from '@meridian/core';
 import {
+  namedStatement,
   appendAudit,
   closePendingApproval,
   getDecisionTrace,
@@ -88,13 +89,14 @@ export class DbDecisionRecorder implements DecisionRecorder {
         `p AS (INSERT INTO pending_approvals (decision_id, run_scope, exchange, symbol, requested_at, expires_at) SELECT $2, $3, $4, $5, $${n - 1}::bigint, $${n}::bigint FROM t ON CONFLICT DO NOTHING)`,
       );
     }
+    // named (one of four texts: with or without the outbox row and the pending approval), run on every decision
     const r = await this.db.query<{ n: number }>(
-      `WITH t AS (
+      namedStatement(`WITH t AS (
          INSERT INTO decision_traces (trace_id, decision_id, run_scope, exchange, symbol, timeframe, as_of, outcome, runner, trace, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)
          ON CONFLICT DO NOTHING
          RETURNING decision_id)${ctes.map((c) => `,\n       ${c}`).join('')}
-       SELECT count(*)::int AS n FROM t`,
+       SELECT count(*)::int AS n FROM t`),
       params,
     );
     if ((r.rows[0]?.n ?? 0) === 1) return { inserted: true, trace };

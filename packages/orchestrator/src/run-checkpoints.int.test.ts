@@ -59,6 +59,15 @@ describe.skipIf(!pg.ok)(`the sweep of settled run checkpoints, server Postgres${
     await fresh?.[Symbol.asyncDispose]();
   });
 
+  it('openCheckpointer stores checkpoint blobs LZ4-compressed, and opening again leaves the table as it is', async () => {
+    const compression = async () =>
+      (await db.query<{ c: string }>(`SELECT attcompression::text AS c FROM pg_attribute WHERE attrelid = '${CHECKPOINT_SCHEMA}.checkpoint_blobs'::regclass AND attname = 'blob'`)).rows;
+    expect(await compression()).toEqual([{ c: 'l' }]);
+    const again = await openCheckpointer({ kind: 'postgres', url: fresh.url });
+    await again.close();
+    expect(await compression()).toEqual([{ c: 'l' }]);
+  });
+
   it('the sweep deletes the run threads of bars that have a stored decision or lie behind the series’ newest one, and keeps the rest', async () => {
     const S = CHECKPOINT_SCHEMA;
     const [ctx] = await orderContexts(1);

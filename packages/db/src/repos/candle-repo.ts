@@ -1,5 +1,5 @@
 import { SCHEMA_VERSION, type Candle, type Timeframe } from '@meridian/contracts';
-import type { Db } from '../db.ts';
+import { namedStatement, type Db } from '../db.ts';
 
 /** The stored fields of a candle (a `Candle` message fits). */
 export type CandleRow = Pick<Candle, 'exchange' | 'symbol' | 'timeframe' | 'ts' | 'open' | 'high' | 'low' | 'close' | 'volume'>;
@@ -16,14 +16,15 @@ export interface UpsertCandlesResult {
 /** rows per statement: one round trip and nine array parameters each, whatever the size */
 export const CANDLE_BATCH_SIZE = 5000;
 
-const UPSERT = `
+// named: the worker runs it on every event
+const UPSERT = namedStatement(`
 INSERT INTO candles AS t (exchange, symbol, timeframe, ts, o, h, l, c, v)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
                      $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[])
 ON CONFLICT (exchange, symbol, timeframe, ts) DO UPDATE
   SET o = excluded.o, h = excluded.h, l = excluded.l, c = excluded.c, v = excluded.v
   WHERE (t.o, t.h, t.l, t.c, t.v) IS DISTINCT FROM (excluded.o, excluded.h, excluded.l, excluded.c, excluded.v)
-RETURNING (xmax = 0) AS inserted`;
+RETURNING (xmax = 0) AS inserted`);
 
 const keyOf = (c: CandleRow) => `${c.exchange}\u0000${c.symbol}\u0000${c.timeframe}\u0000${c.ts}`;
 
