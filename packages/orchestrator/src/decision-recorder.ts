@@ -13,6 +13,7 @@ import {
   type SqlValue,
   type PendingApproval,
 } from '@meridian/db';
+import { isValidatedTrace } from './decision-trace-builder.ts';
 import type { ApprovalAnswer } from './run-state.ts';
 
 export interface RecordResult {
@@ -43,6 +44,15 @@ export interface DecisionRecorder {
 
 const STATUS_OF = { approve: 'approved', deny: 'denied', expire: 'expired' } as const;
 
+/** a trace from outside the orchestrator, validated at the database's door */
+function parseTrace(trace: DecisionTrace): DecisionTrace {
+  const t = DecisionTraceSchema.safeParse(trace);
+  if (t.success) return t.data;
+  throw new AppError('VALIDATION', `decision trace is invalid: ${t.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`, {
+    hint: 'fix the value and retry',
+  });
+}
+
 /** The live recorder: decision_traces, outbox, pending_approvals and audit_log in packages/db. */
 export class DbDecisionRecorder implements DecisionRecorder {
   readonly synchronous = false;
@@ -61,11 +71,8 @@ export class DbDecisionRecorder implements DecisionRecorder {
    */
   async record(trace: DecisionTrace, pendingExpiresAt: number | null): Promise<RecordResult> {
     const at = this.clock.now();
-    const t = DecisionTraceSchema.safeParse(trace);
-    if (!t.success)
-      throw new AppError('VALIDATION', `decision trace is invalid: ${t.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`, {
-        hint: 'fix the value and retry',
-      });
+    // a trace the orchestrator validated just before (validateTrace) is not parsed again
+    const v = isValidatedTrace(trace) ? trace : parseTrace(trace);
     const pending = trace.outcome === 'pending_approval';
     if (pending && pendingExpiresAt === null) throw new AppError('INTERNAL', `pending decision ${trace.decisionId} recorded without an expiry`);
     const requestedAt = trace.verdict?.evaluatedAt ?? at;
@@ -73,7 +80,6 @@ export class DbDecisionRecorder implements DecisionRecorder {
       throw new AppError('VALIDATION', `a pending approval must expire after it is requested (requested ${requestedAt}, expires ${pendingExpiresAt})`, {
         hint: 'MERIDIAN_PENDING_APPROVAL_TTL_MS must be > 0',
       });
-    const v = t.data;
     const order = v.orderRequest;
     const params: SqlValue[] = [v.traceId, v.decisionId, v.runScope, v.exchange, v.symbol, v.timeframe, v.asOf, v.outcome, v.runner, jsonParam(v), at];
     const ctes: string[] = [];
