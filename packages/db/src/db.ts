@@ -29,15 +29,20 @@ export interface NamedStatement {
 }
 
 const named = new Map<string, NamedStatement>();
-/** texts remembered; a caller building texts without bound gets its statements hashed each time instead */
-const NAMED_CACHE_LIMIT = 1_000;
+/**
+ * The most texts named per process. Each named text is prepared on every connection that runs it, so a
+ * caller that builds texts without bound (values in the text) would fill the server's memory: past this
+ * many, further texts run unnamed (`name` ''), as plain queries.
+ */
+export const NAMED_STATEMENT_LIMIT = 1_000;
 
 /** Name a statement by its text (a hash: the same text gets the same name in every process and connection). */
 export function namedStatement(text: string): NamedStatement {
   let s = named.get(text);
   if (s === undefined) {
+    if (named.size >= NAMED_STATEMENT_LIMIT) return { name: '', text };
     s = { name: `meridian_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`, text };
-    if (named.size < NAMED_CACHE_LIMIT) named.set(text, s);
+    named.set(text, s);
   }
   return s;
 }

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import type { Db, NamedStatement, QueryResult, SqlValue } from './db.ts';
+import { sqlText, type Db, type NamedStatement, type QueryResult, type SqlValue } from './db.ts';
 import { mapDbError } from './db-errors.ts';
 import { redactDbUrl } from './redact-url.ts';
 import { TransactionHandle, type TxConnection } from './transaction-handle.ts';
@@ -24,7 +24,7 @@ const toResult = (r: pg.QueryResult<Row>): QueryResult<Row> => ({ rows: r.rows, 
 
 /** node-postgres' query config: a named statement is parsed once per connection (see NamedStatement) */
 const pgQuery = (sql: string | NamedStatement, params: readonly SqlValue[]): pg.QueryConfig =>
-  typeof sql === 'string' ? { text: sql, values: [...params] } : { name: sql.name, text: sql.text, values: [...params] };
+  typeof sql === 'string' || sql.name === '' ? { text: sqlText(sql), values: [...params] } : { name: sql.name, text: sql.text, values: [...params] };
 
 /** A PostgreSQL server through a node-postgres Pool; transactions pin one client. */
 export class PostgresDb implements Db {

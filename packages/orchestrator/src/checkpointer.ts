@@ -38,13 +38,17 @@ export async function openCheckpointer(db: DbConfig): Promise<Checkpointer> {
   try {
     await saver.setup();
     // the checkpoint blobs (a resume point's channels: ~15 kB per decision run) compressed with LZ4, not
-    // pglz: half the time of the put's INSERT (as decision traces, migration 0009); only new values;
-    // the table is altered (a brief exclusive lock) only when it is not LZ4 yet; servers without LZ4 keep pglz
+    // pglz: half the time of the put's INSERT (as decision traces, migration 0009); only new values. An
+    // optimisation only: the table is altered (a brief ACCESS EXCLUSIVE lock, waited for at most 2 s) only when
+    // it is not LZ4 yet, and a role that does not own the table, a busy table or a server without LZ4 keeps pglz
     await pool.query(`DO $$ BEGIN
       IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals))
          AND NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${CHECKPOINT_SCHEMA}.checkpoint_blobs'::regclass AND attname = 'blob' AND attcompression = 'l') THEN
+        PERFORM set_config('lock_timeout', '2s', true);
         ALTER TABLE ${CHECKPOINT_SCHEMA}.checkpoint_blobs ALTER COLUMN blob SET COMPRESSION lz4;
       END IF;
+    EXCEPTION WHEN insufficient_privilege OR lock_not_available THEN
+      RAISE NOTICE 'checkpoint blobs stay pglz-compressed: %', SQLERRM;
     END $$`);
   } catch (e) {
     await saver.end().catch(() => undefined);

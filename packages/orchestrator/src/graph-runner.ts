@@ -9,7 +9,7 @@ import type { DecideResult } from './fast-runner.ts';
 import { analysisNode, decisionNode, erase, recallNode, riskNode, signalNode, type AnyNodeDef } from './nodes/index.ts';
 import { runNodeAsync } from './nodes/node-def.ts';
 import type { OrchestratorDeps } from './orchestrator-deps.ts';
-import { installLeanRunContext } from './lean-run-context.ts';
+import { installLeanRunContext, onLeanRunContext } from './lean-run-context.ts';
 import { pendingExpiry, recordStep } from './record-step.ts';
 import { ResumePointSaver } from './resume-point-saver.ts';
 import { countTrace, emptyStats, type RunStats } from './run-stats.ts';
@@ -209,7 +209,7 @@ export class GraphRunner {
 
   async decide(context: DecisionContext): Promise<GraphDecideResult> {
     const ctx = detachContext(context);
-    const { out, resumedAfter } = this.#saver ? await this.#runCheckpointed(ctx) : { out: (await this.#graph.invoke(initialState(ctx))) as RunState, resumedAfter: null };
+    const { out, resumedAfter } = this.#saver ? await this.#runCheckpointed(ctx) : { out: (await this.#graph.invoke(initialState(ctx), onLeanRunContext())) as RunState, resumedAfter: null };
     const trace = out.trace;
     if (trace === null || out.inserted === null) throw new AppError('INTERNAL', `graph run ${context.decisionId} ended without recording a trace`);
     countTrace(this.stats, trace, out.inserted);
@@ -237,7 +237,7 @@ export class GraphRunner {
     let resume: { config: RunnableConfig; asNode: string } | null = null;
     try {
       const threadId = this.threadIdOf(ctx);
-      thread = { configurable: { thread_id: threadId } };
+      thread = onLeanRunContext({ configurable: { thread_id: threadId } });
       const history = (await saver.hasThread(threadId)) ? this.#graph.getStateHistory(thread) : [];
       for await (const snap of history) {
         const asNode = RESUMABLE_BEFORE[snap.next[0] ?? ''];
@@ -248,11 +248,11 @@ export class GraphRunner {
       }
     } catch (e) {
       this.#onCheckpointError(e as Error, 'read');
-      return { out: (await this.#unchecked.invoke(initialState(ctx))) as RunState, resumedAfter: null };
+      return { out: (await this.#unchecked.invoke(initialState(ctx), onLeanRunContext())) as RunState, resumedAfter: null };
     }
     if (resume === null) return { out: (await this.#graph.invoke(initialState(ctx), { ...thread, durability: 'async' })) as RunState, resumedAfter: null };
     this.resumedRuns++;
-    return { out: (await this.#graph.invoke(null, { ...resume.config, durability: 'async' })) as RunState, resumedAfter: resume.asNode };
+    return { out: (await this.#graph.invoke(null, { ...onLeanRunContext(resume.config), durability: 'async' })) as RunState, resumedAfter: resume.asNode };
   }
 
   /**

@@ -21,6 +21,14 @@ function hasTracer(callbacks: unknown): boolean {
   return list.some((h) => h?.name === 'langchain_tracer');
 }
 
+/** the configurable key that puts a run (and every call inside it) on the lean run context */
+export const LEAN_RUN_CONTEXT = 'meridian_lean_run_context';
+
+/** `config` with the key that puts its run on the lean run context (see installLeanRunContext) */
+export function onLeanRunContext<C extends { configurable?: Record<string, unknown> }>(config?: C): C & { configurable: Record<string, unknown> } {
+  return { ...(config as C), configurable: { ...config?.configurable, [LEAN_RUN_CONTEXT]: true } };
+}
+
 /**
  * LangGraph enters LangChain's AsyncLocalStorage around every node, writer and router it calls
  * (`AsyncLocalStorageProviderSingleton.runWithConfig`), so that `getConfig()` and `interrupt()` find
@@ -29,11 +37,20 @@ function hasTracer(callbacks: unknown): boolean {
  * the env read for the endpoint, API key and project, ~40 property definitions — about 60 µs each, a
  * dozen times per decision run.
  *
- * This replaces that untraced RunTree with a plain object that carries the same two things the
- * stores are read for: the config (`extra[lc:child_config]`, what getConfig()/interrupt() read) and
- * the context variables. Traced runs are unchanged: with LangSmith tracing switched on in the
- * environment (LANGSMITH_TRACING and the like, read once when installed) it is not installed, and a
- * call whose config carries a LangSmith tracer among its callbacks goes to the original method.
+ * For the runs that ask for it — their config's configurable carries LEAN_RUN_CONTEXT (onLeanRunContext;
+ * LangGraph passes configurable on to every call inside the run) — this replaces that untraced RunTree
+ * with a plain object that carries the same two things the store is read for: the config
+ * (`extra[lc:child_config]`, what getConfig(), interrupt() and LangGraph's nested configs read) and the
+ * context variables. The GraphRunner's decision graph asks for it; every other run in the process
+ * (the approval graph, an LLM policy's chains) is untouched. Traced runs are unchanged too: with
+ * LangSmith tracing switched on in the environment (LANGSMITH_TRACING and the like, read once when
+ * installed) it is not installed, and a call whose callbacks carry a LangSmith tracer goes to the
+ * original method.
+ *
+ * One thing differs inside a lean run: @langchain/core's `setContextVariable` keeps the store only when it
+ * is a RunTree, so calling it inside a lean run drops the run config from the store (getConfig() then
+ * fails in that call). The decision nodes do not call it; a node that needs context variables must run
+ * without LEAN_RUN_CONTEXT.
  *
  * Installed once per process (idempotent), by the GraphRunner.
  */
@@ -44,7 +61,7 @@ export function installLeanRunContext(): void {
   // tracing switched on by the environment: every call may get a tracer, keep the original throughout
   if (TRACING_ENV.some((name) => getEnvironmentVariable(name) === 'true')) return;
   const lean: RunWithConfig = (config, callback, avoidCreatingRootRunTree) => {
-    if (hasTracer(config?.callbacks)) return original(config, callback, avoidCreatingRootRunTree);
+    if (config?.configurable?.[LEAN_RUN_CONTEXT] !== true || hasTracer(config.callbacks)) return original(config, callback, avoidCreatingRootRunTree);
     const storage = provider.getInstance();
     const previous = storage.getStore() as Store | undefined;
     let store: Store | undefined = avoidCreatingRootRunTree === true ? undefined : { extra: { [LC_CHILD_KEY]: config } };
