@@ -7,6 +7,7 @@ export type { PostgresDb, PostgresDbOptions } from './postgres-db.ts';
 export { redactDbUrl } from './redact-url.ts';
 export * from './migrate.ts';
 export { vectorParam, parseVector } from './vector.ts';
+export { parseWith, type Parser } from './validate.ts';
 export * from './repos/candle-repo.ts';
 export * from './repos/memory-repo.ts';
 export * from './repos/decision-trace-repo.ts';

@@ -2,6 +2,7 @@ import { DecisionTraceSchema, type DecisionTrace } from '@meridian/contracts';
 import { AppError, uuidv7, type Clock } from '@meridian/core';
 import {
   namedStatement,
+  parseWith,
   appendAudit,
   closePendingApproval,
   getDecisionTrace,
@@ -44,15 +45,6 @@ export interface DecisionRecorder {
 
 const STATUS_OF = { approve: 'approved', deny: 'denied', expire: 'expired' } as const;
 
-/** a trace from outside the orchestrator, validated at the database's door */
-function parseTrace(trace: DecisionTrace): DecisionTrace {
-  const t = DecisionTraceSchema.safeParse(trace);
-  if (t.success) return t.data;
-  throw new AppError('VALIDATION', `decision trace is invalid: ${t.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`, {
-    hint: 'fix the value and retry',
-  });
-}
-
 /** The live recorder: decision_traces, outbox, pending_approvals and audit_log in packages/db. */
 export class DbDecisionRecorder implements DecisionRecorder {
   readonly synchronous = false;
@@ -72,7 +64,7 @@ export class DbDecisionRecorder implements DecisionRecorder {
   async record(trace: DecisionTrace, pendingExpiresAt: number | null): Promise<RecordResult> {
     const at = this.clock.now();
     // a trace the orchestrator validated just before (validateTrace) is not parsed again
-    const v = isValidatedTrace(trace) ? trace : parseTrace(trace);
+    const v = isValidatedTrace(trace) ? trace : parseWith(DecisionTraceSchema, trace, 'decision trace', 'VALIDATION');
     const pending = trace.outcome === 'pending_approval';
     if (pending && pendingExpiresAt === null) throw new AppError('INTERNAL', `pending decision ${trace.decisionId} recorded without an expiry`);
     const requestedAt = trace.verdict?.evaluatedAt ?? at;

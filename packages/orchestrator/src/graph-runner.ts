@@ -209,7 +209,7 @@ export class GraphRunner {
 
   async decide(context: DecisionContext): Promise<GraphDecideResult> {
     const ctx = detachContext(context);
-    const { out, resumedAfter } = this.#saver ? await this.#runCheckpointed(ctx) : { out: (await this.#graph.invoke(initialState(ctx), onLeanRunContext())) as RunState, resumedAfter: null };
+    const { out, resumedAfter } = this.#saver ? await this.#runCheckpointed(ctx) : { out: (await this.#graph.invoke(initialState(ctx), LEAN_RUN)) as RunState, resumedAfter: null };
     const trace = out.trace;
     if (trace === null || out.inserted === null) throw new AppError('INTERNAL', `graph run ${context.decisionId} ended without recording a trace`);
     countTrace(this.stats, trace, out.inserted);
@@ -248,7 +248,7 @@ export class GraphRunner {
       }
     } catch (e) {
       this.#onCheckpointError(e as Error, 'read');
-      return { out: (await this.#unchecked.invoke(initialState(ctx), onLeanRunContext())) as RunState, resumedAfter: null };
+      return { out: (await this.#unchecked.invoke(initialState(ctx), LEAN_RUN)) as RunState, resumedAfter: null };
     }
     if (resume === null) return { out: (await this.#graph.invoke(initialState(ctx), { ...thread, durability: 'async' })) as RunState, resumedAfter: null };
     this.resumedRuns++;
@@ -308,6 +308,13 @@ export class GraphRunner {
     return this.#approval;
   }
 }
+
+/** the config of a decision run without a thread: on the lean run context (lean-run-context.ts); shared, so frozen */
+const LEAN_RUN = (() => {
+  const c = onLeanRunContext();
+  Object.freeze(c.configurable);
+  return Object.freeze(c);
+})();
 
 const threadOf = (decisionId: string) => ({ configurable: { thread_id: decisionId } });
 
