@@ -5,7 +5,7 @@ import { createLogger } from '@meridian/core';
 import { migrate, openDb, setRiskLimits, upsertCandles } from '@meridian/db';
 import { BullMqQueue, candleClosedJob } from '@meridian/queue';
 import { freshPgDatabase, probePostgres, probeRedis } from '@meridian/test/support';
-import { openWorker, type CandleOutcome } from '../apps/worker/src/index.ts';
+import { EVENT_PHASES, openWorker, type CandleOutcome, type EventPhases } from '../apps/worker/src/index.ts';
 import { ETH_BTC_CANDLES, PERMISSIVE_LIMITS, TEST_SIGNING_KEY } from '../test/worker/worker-fixtures.ts';
 import { percentile, type BenchResult } from './bench-result.ts';
 
@@ -46,13 +46,19 @@ export async function run(): Promise<BenchResult[]> {
     const prefix = `mwbench${process.pid}${runner}${checkpointRuns ? 'c' : ''}`;
     const queue = new BullMqQueue({ url: redis.url, prefix });
     const waiting = new Map<number, (o: CandleOutcome) => void>();
+    const phasesOf = new Map<number, EventPhases>();
     const worker = await openWorker({
       config: parseConfig({ DATABASE_URL: fresh.url, REDIS_URL: redis.url, MERIDIAN_RISK_SIGNING_KEY: TEST_SIGNING_KEY }),
       db,
       queue,
       logger: createLogger({ name: 'worker-bench', level: 'silent' }),
       settings: { runner, checkpointRuns, capital: { BTC: 1 }, expireApprovalsEveryMs: 0 },
-      onHandled: (c, o) => waiting.get(c.ts)?.(o),
+      onHandled: (c, o, _ms, phases) => {
+        phasesOf.set(c.ts, phases);
+        const done = waiting.get(c.ts);
+        waiting.delete(c.ts);
+        done?.(o);
+      },
     });
     worker.service.start();
     const publish = async (c: Candle): Promise<number> => {
@@ -71,9 +77,14 @@ export async function run(): Promise<BenchResult[]> {
     const cpu = process.cpuUsage(cpu0);
     lat.sort((a, b) => a - b);
     const orders = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]?.n ?? 0;
+    const measured = candles.slice(WARM + WARM_EVENTS).map((c) => phasesOf.get(c.ts));
+    const phaseNote = EVENT_PHASES.map((ph) => {
+      const xs = measured.map((p) => p?.[ph] ?? Number.NaN).sort((a, b) => a - b);
+      return `${ph} ${percentile(xs, 50).toFixed(2)}/${percentile(xs, 99).toFixed(2)}`;
+    }).join(', ');
     const notes = `${EVENTS} events one at a time, ${orders} orders approved; ${what}; CPU ${((cpu.user + cpu.system) / 1000 / EVENTS).toFixed(1)} ms/event in this process; load average ${load0.toFixed(1)} → ${(loadavg()[0] ?? Number.NaN).toFixed(1)}`;
     out.push({ name: `worker (${label}): candle event → trace stored, p50`, value: percentile(lat, 50), unit: 'ms', notes });
-    out.push({ name: `worker (${label}): candle event → trace stored, p99`, value: percentile(lat, 99), unit: 'ms', target: '≤ 25' });
+    out.push({ name: `worker (${label}): candle event → trace stored, p99`, value: percentile(lat, 99), unit: 'ms', target: '≤ 25', notes: `worker phases p50/p99 ms (EventPhases): ${phaseNote}; the rest of an event is BullMQ: publish → pick-up → handler` });
     await worker.stop();
     await queue.close();
     await db.close();

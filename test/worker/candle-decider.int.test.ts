@@ -4,7 +4,7 @@ import { createLogger, isAppError } from '@meridian/core';
 import { getTradingState, listAudit, migrate, openDb, setRiskLimits, upsertCandles, upsertPosition, type Db } from '@meridian/db';
 import { InProcessQueue } from '@meridian/queue';
 import { freshPgDatabase, probePostgres } from '@meridian/test/support';
-import { openWorker, type Worker } from '../../apps/worker/src/index.ts';
+import { EventPhases, openWorker, type Worker } from '../../apps/worker/src/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ETH_BTC_CANDLES, PERMISSIVE_LIMITS, TEST_SIGNING_KEY, fixtureCandles } from './worker-fixtures.ts';
 
@@ -71,6 +71,30 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
     expect(second.status === 'decided' && second.traces.map((t) => t.asOf)).toEqual([ltc[WARM]!.ts + TF, ltc[WARM + 1]!.ts + TF]);
     expect((await w.decider.handle(ltc[WARM]!)).status).toBe('duplicate');
     expect(await tracesOf('DOGE/BTC')).toEqual([WARM, WARM + 1].map((i) => ({ as_of: ltc[i]!.ts + TF, n: 1 })));
+  });
+
+  it('tells where an event went: store, lock, prepare, decide (every bar of a catch-up), commit — no decide for a duplicate', async () => {
+    const xrp = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
+      .slice(0, WARM + 3)
+      .map((x) => ({ ...x, symbol: 'XRP/BTC' }));
+    await upsertCandles(db, xrp.slice(0, WARM + 2));
+    const w = await worker('graph');
+    const one = new EventPhases();
+    const t0 = performance.now();
+    const r = await w.decider.handle(xrp[WARM + 2]!, one);
+    const wall = performance.now() - t0;
+    expect(r.status === 'decided' && r.traces.length).toBe(3);
+    for (const ph of ['store', 'lock', 'prepare', 'decide', 'commit'] as const) expect(one[ph], ph).toBeGreaterThan(0);
+    const sum = one.store + one.lock + one.prepare + one.decide + one.commit;
+    expect(sum).toBeLessThanOrEqual(wall);
+    // the phases cover the whole handler: what is left is the call itself
+    expect(wall - sum).toBeLessThan(0.5 * wall);
+    const again = new EventPhases();
+    expect((await w.decider.handle(xrp[WARM + 2]!, again)).status).toBe('duplicate');
+    expect(again.decide).toBe(0);
+    expect(again.prepare).toBeGreaterThan(0);
+    expect(again.commit).toBeGreaterThan(0);
+    expect(Object.keys(again.toJSON())).toEqual(['store', 'lock', 'prepare', 'decide', 'commit']);
   });
 
   it('a second worker (its own state, same database) continues the series without deciding a bar twice', async () => {

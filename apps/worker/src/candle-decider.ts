@@ -7,6 +7,7 @@ import { FEATURE_VERSION, type Bar } from '@meridian/market';
 import type { MemoryStore } from '@meridian/memory';
 import { closedBarMarket, type DecisionContext } from '@meridian/orchestrator';
 import { assessTradingState, initialTradingState, type VersionedLimits } from '@meridian/risk';
+import type { EventPhases } from './event-phases.ts';
 import { splitSymbol, type MarketCatalog } from './market-catalog.ts';
 import type { PortfolioView } from './portfolio-view.ts';
 import { SeriesState, WARMUP_BARS, seriesName, type SeriesKey } from './series-state.ts';
@@ -108,14 +109,18 @@ export class CandleDecider {
     return this.#states.size;
   }
 
-  async handle(candle: Candle): Promise<CandleOutcome> {
+  /** `phases`: told where the event's time goes (EventPhases), when given */
+  async handle(candle: Candle, phases?: EventPhases): Promise<CandleOutcome> {
     const key: SeriesKey = { exchange: candle.exchange, symbol: candle.symbol, timeframe: candle.timeframe };
     const name = seriesName(key);
+    phases?.start();
     try {
       // committed on its own first, so a worker deciding a later bar of the series can already see it
       await upsertCandles(this.#o.db, [candle]);
-      const outcome = await this.#o.db.transaction((tx) => this.#handle(tx, key, name, candle));
+      phases?.mark('store');
+      const outcome = await this.#o.db.transaction((tx) => this.#handle(tx, key, name, candle, phases));
       if (outcome.status === 'decided') await this.#settle(outcome.traces);
+      phases?.mark('commit');
       return outcome;
     } catch (e) {
       this.#states.delete(name);
@@ -132,9 +137,10 @@ export class CandleDecider {
     }
   }
 
-  async #handle(tx: Db, key: SeriesKey, name: string, candle: Candle): Promise<CandleOutcome> {
+  async #handle(tx: Db, key: SeriesKey, name: string, candle: Candle, phases: EventPhases | undefined): Promise<CandleOutcome> {
     const tf = TIMEFRAME_MS[key.timeframe];
     await tx.query(SERIES_LOCK, [SERIES_LOCK_CLASS, name]);
+    phases?.mark('lock');
     const close = candle.ts + tf;
     const { quote } = splitSymbol(key.symbol);
     // one round trip after the lock (it must come after it: the snapshot is taken per statement): the series'
@@ -149,7 +155,10 @@ export class CandleDecider {
       )
     ).rows[0];
     const last = head?.last === null || head?.last === undefined ? null : Number(head.last);
-    if (last !== null && close <= last) return head?.had ? { status: 'duplicate' } : { status: 'late' };
+    if (last !== null && close <= last) {
+      phases?.mark('prepare');
+      return head?.had ? { status: 'duplicate' } : { status: 'late' };
+    }
     const bars: Bar[] = (head?.bars ?? []).map(([ts, open, high, low, c, volume]) => ({ ts: Number(ts), open, high, low, close: c, volume }));
     const first = bars[0]?.ts ?? candle.ts;
     const state = await this.#syncState(tx, key, name, first);
@@ -157,6 +166,7 @@ export class CandleDecider {
       // a never-decided series still inside its warm-up window: nothing is decided before the series'
       // start (see above), the bar only feeds the state
       state.feed({ ts: candle.ts, open: candle.open, high: candle.high, low: candle.low, close: candle.close, volume: candle.volume });
+      phases?.mark('prepare');
       return { status: 'warming', bars: state.engine.bars };
     }
 
@@ -170,9 +180,10 @@ export class CandleDecider {
         if (step.memory.situation !== null) await memory.store([step.memory.situation]);
       }
       if (step.features === null) continue;
-      traces.push(await this.#decide(tx, state, bar, step.features, prefetched));
+      traces.push(await this.#decide(tx, state, bar, step.features, prefetched, phases));
       prefetched = null;
     }
+    phases?.mark('prepare');
     if (traces.length === 0) return { status: 'warming', bars: state.engine.bars };
     return { status: 'decided', traces };
   }
@@ -194,7 +205,7 @@ export class CandleDecider {
   }
 
   /** `prefetched`: the inputs read by this event's first statement (its first decision), else null: read them now. */
-  async #decide(tx: Db, state: SeriesState, bar: Bar, features: Float64Array, prefetched: DecisionInputs | null): Promise<DecisionTrace> {
+  async #decide(tx: Db, state: SeriesState, bar: Bar, features: Float64Array, prefetched: DecisionInputs | null, phases: EventPhases | undefined): Promise<DecisionTrace> {
     const { key } = state;
     const asOf = bar.ts + state.tf;
     const now = this.#o.clock.now();
@@ -220,7 +231,10 @@ export class CandleDecider {
       tradingState,
       account: SPOT_LONG_ONLY,
     };
-    return (await this.#o.runner.decide(ctx)).trace;
+    phases?.mark('prepare');
+    const { trace } = await this.#o.runner.decide(ctx);
+    phases?.mark('decide');
+    return trace;
   }
 
   /**

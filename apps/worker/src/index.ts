@@ -1,4 +1,5 @@
 export * from './candle-decider.ts';
+export * from './event-phases.ts';
 export * from './series-state.ts';
 export * from './portfolio-view.ts';
 export * from './market-catalog.ts';

@@ -17,6 +17,7 @@ import {
 } from '@meridian/orchestrator';
 import type { JobQueue } from '@meridian/queue';
 import { CandleDecider, type CandleOutcome, type DecisionRunner } from './candle-decider.ts';
+import type { EventPhases } from './event-phases.ts';
 import { KNOWN_MARKETS, MarketCatalog } from './market-catalog.ts';
 import { PortfolioView } from './portfolio-view.ts';
 import { WorkerService } from './worker-service.ts';
@@ -64,7 +65,7 @@ export interface OpenWorkerOptions {
   readonly logger: Logger;
   readonly settings?: Partial<WorkerSettings>;
   readonly clock?: Clock;
-  readonly onHandled?: (candle: Candle, outcome: CandleOutcome, ms: number) => void;
+  readonly onHandled?: (candle: Candle, outcome: CandleOutcome, ms: number, phases: EventPhases) => void;
 }
 
 export interface Worker {

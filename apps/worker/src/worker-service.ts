@@ -2,6 +2,7 @@ import type { Candle } from '@meridian/contracts';
 import { isAppError, toIso, type Logger } from '@meridian/core';
 import { candleClosedJob, FinalJobError, type JobConsumer, type JobQueue } from '@meridian/queue';
 import type { CandleDecider, CandleOutcome } from './candle-decider.ts';
+import { EventPhases } from './event-phases.ts';
 
 export interface WorkerServiceOptions {
   readonly queue: JobQueue;
@@ -9,8 +10,8 @@ export interface WorkerServiceOptions {
   readonly logger: Logger;
   /** candle events handled at once by this process (different series run in parallel; one series is serialised by its lock) */
   readonly concurrency?: number;
-  /** called after every handled event (tests, benchmarks, metrics) */
-  readonly onHandled?: (candle: Candle, outcome: CandleOutcome, ms: number) => void;
+  /** called after every handled event (tests, benchmarks, metrics): its wall time in ms, and where it went */
+  readonly onHandled?: (candle: Candle, outcome: CandleOutcome, ms: number, phases: EventPhases) => void;
   /** periodic housekeeping (expiring overdue approvals); errors are logged */
   readonly housekeeping?: { readonly everyMs: number; readonly run: () => Promise<void> };
 }
@@ -64,9 +65,10 @@ export class WorkerService {
 
   async #handle(candle: Candle): Promise<void> {
     const t0 = performance.now();
+    const phases = new EventPhases();
     let outcome: CandleOutcome;
     try {
-      outcome = await this.#o.decider.handle(candle);
+      outcome = await this.#o.decider.handle(candle, phases);
     } catch (e) {
       if (isAppError(e) && !e.retryable && e.code !== 'CONFLICT' && e.code !== 'INTERNAL') throw new FinalJobError(e.toUserMessage());
       throw e;
@@ -75,7 +77,7 @@ export class WorkerService {
     const at = { symbol: candle.symbol, timeframe: candle.timeframe, close: toIso(candle.ts) };
     switch (outcome.status) {
       case 'decided':
-        for (const t of outcome.traces) this.#o.logger.info({ ...at, asOf: toIso(t.asOf), outcome: t.outcome, decisionId: t.decisionId, ms: Math.round(ms * 10) / 10 }, 'decided');
+        for (const t of outcome.traces) this.#o.logger.info({ ...at, asOf: toIso(t.asOf), outcome: t.outcome, decisionId: t.decisionId, ms: Math.round(ms * 10) / 10, phases }, 'decided');
         break;
       case 'duplicate':
         this.#o.logger.debug(at, 'candle already decided (redelivered); nothing to do');
@@ -87,7 +89,7 @@ export class WorkerService {
         this.#o.logger.info({ ...at, bars: outcome.bars }, 'not enough history for the indicators yet: stored, not decided');
         break;
     }
-    this.#o.onHandled?.(candle, outcome, ms);
+    this.#o.onHandled?.(candle, outcome, ms, phases);
   }
 
   /** Stop taking jobs; resolves when the running ones have finished. */
