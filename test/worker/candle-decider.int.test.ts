@@ -97,6 +97,44 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
     expect(Object.keys(again.toJSON())).toEqual(['store', 'lock', 'prepare', 'decide', 'commit']);
   });
 
+  it("starts each decision's recall before its run reaches the recall node, and every decision uses its prefetched answer", async () => {
+    const sol = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
+      .slice(0, WARM + 4)
+      .map((x) => ({ ...x, symbol: 'SOL/BTC' }));
+    await upsertCandles(db, sol.slice(0, WARM + 2));
+    for (const runner of ['graph', 'fast'] as const) {
+      const w = await worker(runner);
+      const before = { ...w.recall!.counts };
+      const r = await w.decider.handle(sol[runner === 'graph' ? WARM + 2 : WARM + 3]!);
+      expect(r.status === 'decided' && r.traces.every((t) => t.nodes.some((n) => n.node === 'recall'))).toBe(true);
+      const n = r.status === 'decided' ? r.traces.length : 0;
+      expect(n).toBeGreaterThan(0);
+      expect(w.recall!.counts).toEqual({ hits: before.hits + n, misses: before.misses });
+      expect(w.recall!.pending).toBe(0);
+    }
+  });
+
+  it('a memory write that fails is the error reported (not the aborted statements queued after it), and nothing of the event is stored', async () => {
+    const ada = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
+      .slice(0, WARM + 1)
+      .map((x) => ({ ...x, symbol: 'ADA/BTC' }));
+    await upsertCandles(db, ada.slice(0, WARM));
+    await db.exec(`CREATE FUNCTION refuse_ada_memory() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test trigger refuses this memory'; END $$;
+      CREATE TRIGGER refuse_ada_memory BEFORE INSERT ON memories FOR EACH ROW WHEN (NEW.symbol = 'ADA/BTC') EXECUTE FUNCTION refuse_ada_memory()`);
+    try {
+      const w = await worker('graph');
+      const err = await w.decider.handle(ada[WARM]!).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toContain('test trigger refuses this memory');
+      expect(await tracesOf('ADA/BTC')).toEqual([]);
+      expect(w.recall!.pending).toBe(0);
+    } finally {
+      await db.exec('DROP TRIGGER refuse_ada_memory ON memories; DROP FUNCTION refuse_ada_memory()');
+    }
+  });
+
   it('a second worker (its own state, same database) continues the series without deciding a bar twice', async () => {
     const a = await worker('fast');
     const b = await worker('graph');

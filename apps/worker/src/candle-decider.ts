@@ -33,6 +33,11 @@ export interface CandleDeciderOptions {
   /** at most this many stored-but-undecided bars are decided before the event's bar (default 100) */
   readonly maxCatchUpBars?: number;
   readonly logger?: Logger;
+  /**
+   * Start the recall of a decision's context before its run asks for it (RecallPrefetch); returns what
+   * drops the answer if the run did not use it. Without it the recall node queries when it runs.
+   */
+  readonly recallPrefetch?: (ctx: DecisionContext) => () => void;
 }
 
 export type CandleOutcome =
@@ -175,12 +180,20 @@ export class CandleDecider {
     for (const bar of bars) {
       const step = state.feed(bar);
       const memory = this.#o.memory;
-      if (memory !== null && step.memory !== null) {
-        if (step.memory.outcome !== null) await memory.resolve([step.memory.outcome]);
-        if (step.memory.situation !== null) await memory.store([step.memory.situation]);
+      // the bar's memory writes are sent without waiting and awaited with its decision, so the database
+      // works on them while this process builds the decision context and starts the run. The transaction
+      // runs statements in call order: the outcome this bar resolves is written before the recall the
+      // decision queues (recallPrefetch), so the recall sees it; the bar's own situation (unresolved, never
+      // recalled at its own bar) may be written after it
+      const written = memory !== null && step.memory !== null ? writeMemory(memory, step.memory) : null;
+      // its error is reported where it is awaited (below, or in #decide); until then it must not count as unhandled
+      written?.catch(() => undefined);
+      // the next bar of a catch-up is decided only after this one's writes are done (#decide awaits them)
+      if (step.features === null) {
+        await written;
+        continue;
       }
-      if (step.features === null) continue;
-      traces.push(await this.#decide(tx, state, bar, step.features, prefetched, phases));
+      traces.push(await this.#decide(tx, state, bar, step.features, prefetched, phases, written));
       prefetched = null;
     }
     phases?.mark('prepare');
@@ -205,7 +218,36 @@ export class CandleDecider {
   }
 
   /** `prefetched`: the inputs read by this event's first statement (its first decision), else null: read them now. */
-  async #decide(tx: Db, state: SeriesState, bar: Bar, features: Float64Array, prefetched: DecisionInputs | null, phases: EventPhases | undefined): Promise<DecisionTrace> {
+  /**
+   * `written`: the bar's memory writes, queued before this decision; its error, when it fails, is the
+   * one reported (the statements queued after a failed one fail only because the transaction is aborted).
+   */
+  async #decide(
+    tx: Db,
+    state: SeriesState,
+    bar: Bar,
+    features: Float64Array,
+    prefetched: DecisionInputs | null,
+    phases: EventPhases | undefined,
+    written: Promise<void> | null,
+  ): Promise<DecisionTrace> {
+    try {
+      return await this.#decideAfter(tx, state, bar, features, prefetched, phases, written);
+    } catch (e) {
+      await written;
+      throw e;
+    }
+  }
+
+  async #decideAfter(
+    tx: Db,
+    state: SeriesState,
+    bar: Bar,
+    features: Float64Array,
+    prefetched: DecisionInputs | null,
+    phases: EventPhases | undefined,
+    written: Promise<void> | null,
+  ): Promise<DecisionTrace> {
     const { key } = state;
     const asOf = bar.ts + state.tf;
     const now = this.#o.clock.now();
@@ -232,9 +274,14 @@ export class CandleDecider {
       account: SPOT_LONG_ONLY,
     };
     phases?.mark('prepare');
-    const { trace } = await this.#o.runner.decide(ctx);
-    phases?.mark('decide');
-    return trace;
+    const release = this.#o.recallPrefetch?.(ctx);
+    try {
+      const [, { trace }] = await Promise.all([written, this.#o.runner.decide(ctx)]);
+      phases?.mark('decide');
+      return trace;
+    } finally {
+      release?.();
+    }
   }
 
   /**
@@ -275,4 +322,10 @@ export class CandleDecider {
     }
     return a.state;
   }
+}
+
+/** A bar's memory writes, in order: the outcome it resolves, then its own situation. */
+async function writeMemory(memory: MemoryStore, m: NonNullable<ReturnType<SeriesState['feed']>['memory']>): Promise<void> {
+  if (m.outcome !== null) await memory.resolve([m.outcome]);
+  if (m.situation !== null) await memory.store([m.situation]);
 }

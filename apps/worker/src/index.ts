@@ -1,5 +1,6 @@
 export * from './candle-decider.ts';
 export * from './event-phases.ts';
+export * from './recall-prefetch.ts';
 export * from './series-state.ts';
 export * from './portfolio-view.ts';
 export * from './market-catalog.ts';

@@ -13,6 +13,7 @@ import {
   openCheckpointer,
   sweepSettledRunThreads,
   type Checkpointer,
+  type DecisionContext,
   type OrchestratorDeps,
 } from '@meridian/orchestrator';
 import type { JobQueue } from '@meridian/queue';
@@ -20,6 +21,7 @@ import { CandleDecider, type CandleOutcome, type DecisionRunner } from './candle
 import type { EventPhases } from './event-phases.ts';
 import { KNOWN_MARKETS, MarketCatalog } from './market-catalog.ts';
 import { PortfolioView } from './portfolio-view.ts';
+import { RecallPrefetch } from './recall-prefetch.ts';
 import { WorkerService } from './worker-service.ts';
 import type { Candle } from '@meridian/contracts';
 
@@ -72,6 +74,8 @@ export interface Worker {
   readonly service: WorkerService;
   readonly decider: CandleDecider;
   readonly settings: WorkerSettings;
+  /** the recall node's recaller, which starts each decision's recall early (null: memory off) */
+  readonly recall: RecallPrefetch | null;
   /** stop taking jobs, finish the running ones, close the checkpointer (the caller closes queue and db) */
   stop(): Promise<void>;
 }
@@ -87,10 +91,13 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
   const signing = requireSigningKey(o.config);
   const clock = o.clock ?? systemClock;
   const store = settings.memory ? new PgMemoryStore(o.db, { now: () => clock.now() }) : null;
+  // the recall node's queries go through it: a decision's recall is started before its run reaches the node
+  const recaller = store ? new RecallPrefetch(store) : null;
   const recorder = new DbDecisionRecorder(o.db, clock);
+  const mem = settings.memory;
   const deps: OrchestratorDeps = {
     agents: DETERMINISTIC_AGENTS,
-    memory: store && settings.memory ? { recaller: store, k: settings.memory.k, scope: settings.memory.scope, horizonBars: settings.memory.horizonBars } : null,
+    memory: recaller && mem ? { recaller, k: mem.k, scope: mem.scope, horizonBars: mem.horizonBars } : null,
     clock,
     ids: liveIds(clock),
     signing,
@@ -122,6 +129,21 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
     markets: new MarketCatalog([...KNOWN_MARKETS, ...settings.markets]),
     maxCatchUpBars: settings.maxCatchUpBars,
     logger: o.logger,
+    ...(recaller && mem
+      ? {
+          recallPrefetch: (ctx: DecisionContext) =>
+            recaller.prefetch(ctx.features, {
+              asOf: ctx.subject.asOf,
+              k: mem.k,
+              scope: mem.scope,
+              exchange: ctx.subject.exchange,
+              symbol: ctx.subject.symbol,
+              timeframe: ctx.subject.timeframe,
+              featureVersion: ctx.featureVersion,
+              horizonBars: mem.horizonBars,
+            }),
+        }
+      : {}),
   });
   const approvals = { recorder, graph, clock, ids: deps.ids, signing, approvalTtlMs: deps.approvalTtlMs };
   const sweepRuns = graph !== null && settings.checkpointRuns && checkpointer?.durable === true;
@@ -166,6 +188,7 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
     service,
     decider,
     settings,
+    recall: recaller,
     async stop() {
       await service.stop();
       await checkpointer?.close();
