@@ -84,7 +84,9 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
     const r = await w.decider.handle(xrp[WARM + 2]!, one);
     const wall = performance.now() - t0;
     expect(r.status === 'decided' && r.traces.length).toBe(3);
-    for (const ph of ['store', 'lock', 'prepare', 'decide', 'commit'] as const) expect(one[ph], ph).toBeGreaterThan(0);
+    // on server Postgres the candle upsert runs beside BEGIN and the lock: `store` is what is left after the lock, maybe nothing
+    expect(one.store).toBeGreaterThanOrEqual(0);
+    for (const ph of ['lock', 'prepare', 'decide', 'commit'] as const) expect(one[ph], ph).toBeGreaterThan(0);
     const sum = one.store + one.lock + one.prepare + one.decide + one.commit;
     expect(sum).toBeLessThanOrEqual(wall);
     // the phases cover the whole handler: what is left is the call itself

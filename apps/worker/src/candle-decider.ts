@@ -1,4 +1,4 @@
-import { SPOT_LONG_ONLY } from '@meridian/agents';
+import { SPOT_LONG_ONLY, type AnalysisSubject } from '@meridian/agents';
 import { TIMEFRAME_MS, type Candle, type DecisionTrace, type TradingState } from '@meridian/contracts';
 import { AppError, isAppError, uuidv7, type Clock, type Logger } from '@meridian/core';
 import { GLOBAL_SCOPE, changeTradingState, latestRiskLimits, namedStatement, readCandles, readTradingState, upsertCandles, type Db } from '@meridian/db';
@@ -17,6 +17,8 @@ export interface DecisionRunner {
   decide(context: DecisionContext): Promise<{ readonly trace: DecisionTrace; readonly inserted: boolean }>;
   /** after the transaction that stored these traces committed: drop what was kept to resume their runs (GraphRunner) */
   settle?(traces: readonly DecisionTrace[]): Promise<void>;
+  /** the bar whose run comes next, said as soon as its series is locked (GraphRunner starts its checkpoint probe) */
+  expect?(run: { readonly runScope: string; readonly subject: AnalysisSubject; readonly featureVersion: number }): void;
 }
 
 export interface CandleDeciderOptions {
@@ -120,10 +122,17 @@ export class CandleDecider {
     const name = seriesName(key);
     phases?.start();
     try {
-      // committed on its own first, so a worker deciding a later bar of the series can already see it
-      await upsertCandles(this.#o.db, [candle]);
-      phases?.mark('store');
-      const outcome = await this.#o.db.transaction((tx) => this.#handle(tx, key, name, candle, phases));
+      // committed on its own, before the decision reads the series, so a worker deciding a later bar of the
+      // series can already see it. On server Postgres it is sent on its own connection while the transaction
+      // begins and takes the series lock, and awaited before the first read (#handle); PGlite has one
+      // connection, so there it is stored first
+      const stored = upsertCandles(this.#o.db, [candle]).then(() => undefined);
+      if (this.#o.db.kind === 'postgres') stored.catch(() => undefined); // awaited in #handle
+      else {
+        await stored;
+        phases?.mark('store');
+      }
+      const outcome = await this.#o.db.transaction((tx) => this.#handle(tx, key, name, candle, phases, stored));
       if (outcome.status === 'decided') await this.#settle(outcome.traces);
       phases?.mark('commit');
       return outcome;
@@ -142,10 +151,13 @@ export class CandleDecider {
     }
   }
 
-  async #handle(tx: Db, key: SeriesKey, name: string, candle: Candle, phases: EventPhases | undefined): Promise<CandleOutcome> {
+  /** `stored`: the event's candle upsert, committed before the head statement reads the series */
+  async #handle(tx: Db, key: SeriesKey, name: string, candle: Candle, phases: EventPhases | undefined, stored: Promise<void>): Promise<CandleOutcome> {
     const tf = TIMEFRAME_MS[key.timeframe];
     await tx.query(SERIES_LOCK, [SERIES_LOCK_CLASS, name]);
     phases?.mark('lock');
+    await stored;
+    phases?.mark('store');
     const close = candle.ts + tf;
     const { quote } = splitSymbol(key.symbol);
     // one round trip after the lock (it must come after it: the snapshot is taken per statement): the series'
@@ -178,6 +190,7 @@ export class CandleDecider {
     const traces: DecisionTrace[] = [];
     let prefetched: DecisionInputs | null = head ? parseDecisionInputs(head) : null;
     for (const bar of bars) {
+      this.#o.runner.expect?.({ runScope: this.#runScope, subject: { ...key, asOf: bar.ts + tf }, featureVersion: FEATURE_VERSION });
       const step = state.feed(bar);
       const memory = this.#o.memory;
       // the bar's memory writes are sent without waiting and awaited with its decision, so the database

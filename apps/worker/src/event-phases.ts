@@ -5,7 +5,8 @@ export type EventPhase = (typeof EVENT_PHASES)[number];
 /**
  * Where a candle event's time went, in milliseconds of wall time (performance.now), for the worker's
  * log line and the benchmark's latency breakdown:
- * - `store`: upserting the candle (its own statement, committed before the decision);
+ * - `store`: upserting the candle (its own statement, committed before the decision reads the series) —
+ *   on server Postgres it runs beside BEGIN and the lock, and `store` is only the wait after the lock;
  * - `lock`: BEGIN and the wait for the series lock (another worker deciding the same series waits here);
  * - `prepare`: the head statement, the series state, features, memory writes and decision inputs — for
  *   every bar the event decides;

@@ -198,7 +198,7 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
 
 /** The graph runner without `settle`: the caller leaves the deletion of committed runs' checkpoints to the sweep. */
 function decideOnly(g: GraphRunner): DecisionRunner {
-  return { decide: (c) => g.decide(c) };
+  return { decide: (c) => g.decide(c), expect: (r) => g.expect(r) };
 }
 
 /**

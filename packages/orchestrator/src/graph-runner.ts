@@ -122,6 +122,9 @@ export function runFingerprint(deps: OrchestratorDeps, featureVersion: number): 
 }
 export const RUN_THREAD_PREFIX = 'decision-run';
 
+/** thread probes started by GraphRunner.expect and not yet used, at most */
+const MAX_PENDING_PROBES = 256;
+
 /**
  * Where a cut-off run may pick up: once its market view is complete — after the signal agent, the last
  * node whose output depends only on the bar (its candles, indicators and the memory as of its close).
@@ -174,6 +177,8 @@ export class GraphRunner {
   readonly #saver: ResumePointSaver | null;
   readonly #onCheckpointError: (e: Error, what: string) => void;
   readonly #codes = new Map<number, string>();
+  /** thread probes started by `expect`, by thread id, until the run asks for them */
+  readonly #probes = new Map<string, Promise<boolean>>();
 
   constructor(deps: OrchestratorDeps, options: GraphRunnerOptions = {}) {
     if (deps.pendingApproval === 'wait' && !options.checkpointer)
@@ -207,6 +212,24 @@ export class GraphRunner {
     return runThreadId(c, code);
   }
 
+  /**
+   * Say which bar's run comes next, before its context is ready: a checkpointed runner starts the probe
+   * for an earlier attempt's checkpoints on the bar's thread now (on the checkpointer's own connection),
+   * so it is answered while the caller prepares the decision. Call it once the bar's series is locked
+   * (no other worker can write the thread until the run). Without checkpoints it does nothing; a run that
+   * was not announced probes when it starts.
+   */
+  expect(run: Parameters<GraphRunner['threadIdOf']>[0]): void {
+    const saver = this.#saver;
+    if (saver === null) return;
+    const threadId = this.threadIdOf(run);
+    const probe = saver.hasThread(threadId);
+    probe.catch(() => undefined); // reported by the run that awaits it (a failed read: it runs without checkpoints)
+    this.#probes.set(threadId, probe);
+    // bounded: probes of runs that never started (their event failed first) must not pile up
+    if (this.#probes.size > MAX_PENDING_PROBES) this.#probes.delete(this.#probes.keys().next().value as string);
+  }
+
   async decide(context: DecisionContext): Promise<GraphDecideResult> {
     const ctx = detachContext(context);
     const { out, resumedAfter } = this.#saver ? await this.#runCheckpointed(ctx) : { out: (await this.#graph.invoke(initialState(ctx), LEAN_RUN)) as RunState, resumedAfter: null };
@@ -238,7 +261,9 @@ export class GraphRunner {
     try {
       const threadId = this.threadIdOf(ctx);
       thread = onLeanRunContext({ configurable: { thread_id: threadId } });
-      const history = (await saver.hasThread(threadId)) ? this.#graph.getStateHistory(thread) : [];
+      const probe = this.#probes.get(threadId);
+      this.#probes.delete(threadId);
+      const history = (await (probe ?? saver.hasThread(threadId))) ? this.#graph.getStateHistory(thread) : [];
       for await (const snap of history) {
         const asNode = RESUMABLE_BEFORE[snap.next[0] ?? ''];
         if (asNode === undefined || snap.next.length !== 1) continue;

@@ -112,6 +112,64 @@ describe('GraphRunner reads', () => {
   }, 120_000);
 });
 
+/** A RecordingSaver that probes threads itself (as LeanPostgresSaver does) and counts the probes; each can be held back or failed. */
+class ProbingSaver extends RecordingSaver {
+  probes: string[] = [];
+  failProbes = false;
+  hasThread(threadId: string): Promise<boolean> {
+    this.probes.push(threadId);
+    if (this.failProbes) return Promise.reject(new Error('probe: connection reset'));
+    return Promise.resolve(this.storage[threadId] !== undefined && Object.keys(this.storage[threadId]).length > 0);
+  }
+}
+
+describe('GraphRunner.expect', () => {
+  let ctx: DecisionContext;
+  beforeAll(async () => {
+    [ctx] = (await orderContexts(1)) as [DecisionContext];
+  }, 120_000);
+  const runner = (saver: ProbingSaver, errors: string[] = [], checkpointRuns = true) =>
+    new GraphRunner(backtestDeps(new SimulatedClock(ctx.subject.asOf)), { checkpointer: saver, checkpointRuns, onCheckpointError: (e, what) => errors.push(`${what}: ${e.message}`) });
+  const unchecked = async () => (await new GraphRunner(backtestDeps(new SimulatedClock(ctx.subject.asOf))).decide(ctx)).trace;
+
+  it("starts the bar's thread probe at once, and the run uses it instead of probing again — fresh and resumed", async () => {
+    const saver = new ProbingSaver();
+    const g = runner(saver);
+    g.expect(ctx);
+    expect(saver.probes).toEqual([g.threadIdOf(ctx)]);
+    const fresh = await g.decide(ctx);
+    expect(saver.probes).toHaveLength(1);
+    expect(fresh.resumedAfter).toBeNull();
+    expect(comparableTrace(fresh.trace)).toEqual(comparableTrace(await unchecked()));
+    // the thread keeps the run's resume point (not settled): an announced retry finds it and resumes
+    g.expect(ctx);
+    const again = await g.decide(ctx);
+    expect(saver.probes).toHaveLength(2);
+    expect(again.resumedAfter).not.toBeNull();
+    // a run that was not announced probes when it starts
+    await g.decide(ctx);
+    expect(saver.probes).toHaveLength(3);
+  });
+
+  it('a probe that fails is a failed read: the run goes on from the start without checkpoints, and it is reported', async () => {
+    const saver = new ProbingSaver();
+    saver.failProbes = true;
+    const errors: string[] = [];
+    const g = runner(saver, errors);
+    g.expect(ctx);
+    const r = await g.decide(ctx);
+    expect(r.resumedAfter).toBeNull();
+    expect(comparableTrace(r.trace)).toEqual(comparableTrace(await unchecked()));
+    expect(errors).toEqual(['read: probe: connection reset']);
+  });
+
+  it('does nothing on a runner that does not checkpoint its runs', () => {
+    const saver = new ProbingSaver();
+    runner(saver, [], false).expect(ctx);
+    expect(saver.probes).toEqual([]);
+  });
+});
+
 describe('GraphRunner when the checkpointer fails', () => {
   let ctx: DecisionContext;
   beforeAll(async () => {
