@@ -206,7 +206,7 @@ export class CandleDecider {
         await written;
         continue;
       }
-      traces.push(await this.#decide(tx, state, bar, step.features, prefetched, phases, written));
+      traces.push(await this.#decide(tx, { state, bar, features: step.features, prefetched, phases, written }));
       prefetched = null;
     }
     phases?.mark('prepare');
@@ -230,37 +230,20 @@ export class CandleDecider {
     return st;
   }
 
-  /** `prefetched`: the inputs read by this event's first statement (its first decision), else null: read them now. */
   /**
-   * `written`: the bar's memory writes, queued before this decision; its error, when it fails, is the
-   * one reported (the statements queued after a failed one fail only because the transaction is aborted).
+   * A failed memory write of the bar is the error reported: the statements queued after it fail only
+   * because the transaction is aborted.
    */
-  async #decide(
-    tx: Db,
-    state: SeriesState,
-    bar: Bar,
-    features: Float64Array,
-    prefetched: DecisionInputs | null,
-    phases: EventPhases | undefined,
-    written: Promise<void> | null,
-  ): Promise<DecisionTrace> {
+  async #decide(tx: Db, d: BarDecision): Promise<DecisionTrace> {
     try {
-      return await this.#decideAfter(tx, state, bar, features, prefetched, phases, written);
+      return await this.#decideAfterWrites(tx, d);
     } catch (e) {
-      await written;
+      await d.written;
       throw e;
     }
   }
 
-  async #decideAfter(
-    tx: Db,
-    state: SeriesState,
-    bar: Bar,
-    features: Float64Array,
-    prefetched: DecisionInputs | null,
-    phases: EventPhases | undefined,
-    written: Promise<void> | null,
-  ): Promise<DecisionTrace> {
+  async #decideAfterWrites(tx: Db, { state, bar, features, prefetched, phases, written }: BarDecision): Promise<DecisionTrace> {
     const { key } = state;
     const asOf = bar.ts + state.tf;
     const now = this.#o.clock.now();
@@ -335,6 +318,18 @@ export class CandleDecider {
     }
     return a.state;
   }
+}
+
+/** One bar to decide in an event's transaction. */
+interface BarDecision {
+  readonly state: SeriesState;
+  readonly bar: Bar;
+  readonly features: Float64Array;
+  /** the inputs read by this event's first statement (its first decision), else null: read them now */
+  readonly prefetched: DecisionInputs | null;
+  readonly phases: EventPhases | undefined;
+  /** the bar's memory writes, sent before this decision and awaited with it (null: memory off) */
+  readonly written: Promise<void> | null;
 }
 
 /** A bar's memory writes, in order: the outcome it resolves, then its own situation. */

@@ -5,6 +5,7 @@ import type { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import type pg from 'pg';
 import { namedStatement, type Db, type DbConfig } from '@meridian/db';
 import { RUN_THREAD_PREFIX } from './graph-runner.ts';
+import { PlainJsonSerde } from './plain-json-serde.ts';
 
 /** Postgres schema the LangGraph checkpoint tables live in (kept apart from Meridian's own tables). */
 export const CHECKPOINT_SCHEMA = 'langgraph';
@@ -34,7 +35,7 @@ export async function openCheckpointer(db: DbConfig): Promise<Checkpointer> {
   // transaction), and a pending approval whose interrupt was lost is resolved from its stored trace.
   const pool = new pg.Pool({ connectionString: db.url, application_name: 'meridian-checkpointer', options: '-c synchronous_commit=off', idleTimeoutMillis: 120_000 });
   pool.on('error', () => undefined);
-  const saver = new (leanPostgresSaver(PostgresSaver))(pool, undefined, { schema: CHECKPOINT_SCHEMA });
+  const saver = new (leanPostgresSaver(PostgresSaver))(pool, new PlainJsonSerde(), { schema: CHECKPOINT_SCHEMA });
   try {
     await saver.setup();
     // the checkpoint blobs (a resume point's channels: ~15 kB per decision run) compressed with LZ4, not
@@ -113,7 +114,7 @@ function leanPostgresSaver(Base: typeof PostgresSaver) {
 
 /** An in-process checkpointer (tests, benchmarks, embedded mode): interrupted runs die with the process. */
 export function memoryCheckpointer(): BaseCheckpointSaver {
-  return new MemorySaver();
+  return new MemorySaver(new PlainJsonSerde());
 }
 
 export type { BaseCheckpointSaver };
