@@ -137,6 +137,56 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
     }
   });
 
+  it("a bar's recall sees the outcome that bar resolves, also when the resolve first waits for the series' index check (a new worker's first write)", async () => {
+    // horizon 12: the situation of the first decided bar is resolved by the 13th; a fresh worker's first
+    // memory write of a series checks the series' HNSW index first (a round trip before the UPDATE)
+    const dot = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
+      .slice(0, WARM + 13)
+      .map((x) => ({ ...x, symbol: 'DOT/BTC' }));
+    await upsertCandles(db, dot.slice(0, WARM + 12));
+    const a = await worker('graph');
+    const first = await a.decider.handle(dot[WARM + 11]!);
+    expect(first.status === 'decided' && first.traces.length).toBe(12);
+    const b = await worker('graph');
+    // b has decided a bar of another series first (its limits are cached: nothing else delays the recall)
+    const xlm = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
+      .slice(0, WARM + 1)
+      .map((x) => ({ ...x, symbol: 'XLM/BTC' }));
+    await upsertCandles(db, xlm.slice(0, WARM));
+    expect((await b.decider.handle(xlm[WARM]!)).status).toBe('decided');
+    const r = await b.decider.handle(dot[WARM + 12]!);
+    expect(r.status).toBe('decided');
+    const trace = r.status === 'decided' ? r.traces.at(-1) : undefined;
+    const recall = trace?.nodes.find((n) => n.node === 'recall')?.output as { neighbours: { ts: number; resolvedAt: number }[] } | undefined;
+    // the only memory resolved by then: the first decided bar's, resolved at this bar's close
+    expect(recall?.neighbours.map((m) => [m.ts, m.resolvedAt])).toEqual([[dot[WARM]!.ts + TF, dot[WARM + 12]!.ts + TF]]);
+    expect(b.recall!.counts).toEqual({ hits: 2, misses: 0 });
+  });
+
+  it('a failed memory write ends the event only once its decision run is over: nothing of it is stored, and the retry decides the bar', async () => {
+    const link = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
+      .slice(0, WARM + 14)
+      .map((x) => ({ ...x, symbol: 'LINK/BTC' }));
+    await upsertCandles(db, link.slice(0, WARM + 14));
+    const w = await worker('graph');
+    // a warm series past the horizon: the next bar resolves an outcome (that UPDATE succeeds), its recall
+    // is quick, and its situation's INSERT fails — the run must not outlive the transaction
+    const warm = await w.decider.handle(link[WARM + 12]!);
+    expect(warm.status === 'decided' && warm.traces.length).toBe(13);
+    await db.exec(`CREATE FUNCTION refuse_link_memory() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test trigger refuses this situation'; END $$;
+      CREATE TRIGGER refuse_link_memory BEFORE INSERT ON memories FOR EACH ROW WHEN (NEW.symbol = 'LINK/BTC') EXECUTE FUNCTION refuse_link_memory()`);
+    try {
+      await expect(w.decider.handle(link[WARM + 13]!)).rejects.toThrow('test trigger refuses this situation');
+    } finally {
+      await db.exec('DROP TRIGGER refuse_link_memory ON memories; DROP FUNCTION refuse_link_memory()');
+    }
+    const asOf = link[WARM + 13]!.ts + TF;
+    const stored = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM decision_traces WHERE symbol = 'LINK/BTC' AND as_of = $1`, [asOf]);
+    expect(stored.rows[0]?.n).toBe(0);
+    const retry = await w.decider.handle(link[WARM + 13]!);
+    expect(retry.status === 'decided' && retry.traces.map((t) => t.asOf)).toEqual([asOf]);
+  });
+
   it('a second worker (its own state, same database) continues the series without deciding a bar twice', async () => {
     const a = await worker('fast');
     const b = await worker('graph');

@@ -36,10 +36,11 @@ export interface CandleDeciderOptions {
   readonly maxCatchUpBars?: number;
   readonly logger?: Logger;
   /**
-   * Start the recall of a decision's context before its run asks for it (RecallPrefetch); returns what
-   * drops the answer if the run did not use it. Without it the recall node queries when it runs.
+   * Start the recall of a decision's context before its run asks for it (RecallPrefetch), once `after`
+   * (the bar's outcome write) is done; returns what drops the answer if the run did not use it. Without
+   * it the recall node queries when it runs.
    */
-  readonly recallPrefetch?: (ctx: DecisionContext) => () => void;
+  readonly recallPrefetch?: (ctx: DecisionContext, after: Promise<unknown> | null) => () => void;
 }
 
 export type CandleOutcome =
@@ -194,19 +195,16 @@ export class CandleDecider {
       const step = state.feed(bar);
       const memory = this.#o.memory;
       // the bar's memory writes are sent without waiting and awaited with its decision, so the database
-      // works on them while this process builds the decision context and starts the run. The transaction
-      // runs statements in call order: the outcome this bar resolves is written before the recall the
-      // decision queues (recallPrefetch), so the recall sees it; the bar's own situation (unresolved, never
-      // recalled at its own bar) may be written after it
-      const written = memory !== null && step.memory !== null ? writeMemory(memory, step.memory) : null;
-      // its error is reported where it is awaited (below, or in #decide); until then it must not count as unhandled
-      written?.catch(() => undefined);
+      // works on them while this process builds the decision context and starts the run. The recall is
+      // sent once the outcome this bar resolves is written (recallPrefetch waits for `resolved`), so it sees
+      // it; the bar's own situation (unresolved: never recalled at its own bar) may be written after it
+      const writes = memory !== null && step.memory !== null ? writeMemory(memory, step.memory) : null;
       // the next bar of a catch-up is decided only after this one's writes are done (#decide awaits them)
       if (step.features === null) {
-        await written;
+        await writes?.written;
         continue;
       }
-      traces.push(await this.#decide(tx, { state, bar, features: step.features, prefetched, phases, written }));
+      traces.push(await this.#decide(tx, { state, bar, features: step.features, prefetched, phases, writes }));
       prefetched = null;
     }
     phases?.mark('prepare');
@@ -238,12 +236,12 @@ export class CandleDecider {
     try {
       return await this.#decideAfterWrites(tx, d);
     } catch (e) {
-      await d.written;
+      await d.writes?.written;
       throw e;
     }
   }
 
-  async #decideAfterWrites(tx: Db, { state, bar, features, prefetched, phases, written }: BarDecision): Promise<DecisionTrace> {
+  async #decideAfterWrites(tx: Db, { state, bar, features, prefetched, phases, writes }: BarDecision): Promise<DecisionTrace> {
     const { key } = state;
     const asOf = bar.ts + state.tf;
     const now = this.#o.clock.now();
@@ -270,11 +268,15 @@ export class CandleDecider {
       account: SPOT_LONG_ONLY,
     };
     phases?.mark('prepare');
-    const release = this.#o.recallPrefetch?.(ctx);
+    const release = this.#o.recallPrefetch?.(ctx, writes?.resolved ?? null);
     try {
-      const [, { trace }] = await Promise.all([written, this.#o.runner.decide(ctx)]);
+      // both settled before anything is thrown: the transaction must not end (roll back) while the run
+      // still uses it — a statement sent after that would not be part of it (the Db refuses it)
+      const [w, run] = await Promise.allSettled([writes?.written, this.#o.runner.decide(ctx)]);
+      if (w.status === 'rejected') throw w.reason;
+      if (run.status === 'rejected') throw run.reason;
       phases?.mark('decide');
-      return trace;
+      return run.value.trace;
     } finally {
       release?.();
     }
@@ -329,11 +331,26 @@ interface BarDecision {
   readonly prefetched: DecisionInputs | null;
   readonly phases: EventPhases | undefined;
   /** the bar's memory writes, sent before this decision and awaited with it (null: memory off) */
-  readonly written: Promise<void> | null;
+  readonly writes: MemoryWrites | null;
 }
 
-/** A bar's memory writes, in order: the outcome it resolves, then its own situation. */
-async function writeMemory(memory: MemoryStore, m: NonNullable<ReturnType<SeriesState['feed']>['memory']>): Promise<void> {
-  if (m.outcome !== null) await memory.resolve([m.outcome]);
-  if (m.situation !== null) await memory.store([m.situation]);
+interface MemoryWrites {
+  /** the outcome this bar resolves is written (the bar's recall must see it) */
+  readonly resolved: Promise<void>;
+  /** both writes are done */
+  readonly written: Promise<void>;
+}
+
+/**
+ * A bar's memory writes, started now, in order: the outcome it resolves, then its own situation. Their
+ * errors are reported where they are awaited (#decide); until then they do not count as unhandled.
+ */
+function writeMemory(memory: MemoryStore, m: NonNullable<ReturnType<SeriesState['feed']>['memory']>): MemoryWrites {
+  const resolved = m.outcome === null ? Promise.resolve() : memory.resolve([m.outcome]).then(() => undefined);
+  const written = resolved.then(async () => {
+    if (m.situation !== null) await memory.store([m.situation]);
+  });
+  resolved.catch(() => undefined);
+  written.catch(() => undefined);
+  return { resolved, written };
 }

@@ -131,8 +131,10 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
     logger: o.logger,
     ...(recaller && mem
       ? {
-          recallPrefetch: (ctx: DecisionContext) =>
-            recaller.prefetch(ctx.features, {
+          recallPrefetch: (ctx: DecisionContext, after: Promise<unknown> | null) =>
+            recaller.prefetch(
+              ctx.features,
+              {
               asOf: ctx.subject.asOf,
               k: mem.k,
               scope: mem.scope,
@@ -141,7 +143,9 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
               timeframe: ctx.subject.timeframe,
               featureVersion: ctx.featureVersion,
               horizonBars: mem.horizonBars,
-            }),
+              },
+              after,
+            ),
         }
       : {}),
   });

@@ -23,7 +23,6 @@ describe('RecallPrefetch', () => {
     const store = countingStore();
     const r = new RecallPrefetch(store);
     const release = r.prefetch(new Float64Array([0.5, -1, 2]), OPTIONS);
-    expect(store.calls).toHaveLength(1);
     const got = await r.recall([0.5, -1, 2], { ...OPTIONS });
     expect(got.k).toBe(1);
     expect(store.calls).toHaveLength(1);
@@ -74,6 +73,25 @@ describe('RecallPrefetch', () => {
     first();
     expect(r.pending).toBe(1);
     expect((await r.recall([1], OPTIONS)).k).toBe(2);
+  });
+
+  it("sends the recall only once `after` (the bar's outcome write) is done — a differing request of the bar too — and none if it fails", async () => {
+    const store = countingStore();
+    const r = new RecallPrefetch(store);
+    let write!: () => void;
+    const after = new Promise<void>((resolve) => (write = resolve));
+    r.prefetch([1], OPTIONS, after);
+    const other = r.recall([2], OPTIONS); // same bar, another vector
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.calls).toEqual([]);
+    write();
+    expect((await other).k).toBe(2);
+    expect(store.calls.map((c) => c.vector)).toEqual([[1], [2]]);
+
+    const failed = Promise.reject(new Error('memory write refused'));
+    r.prefetch([3], { ...OPTIONS, asOf: OPTIONS.asOf + 300_000 }, failed);
+    await expect(r.recall([3], { ...OPTIONS, asOf: OPTIONS.asOf + 300_000 })).rejects.toThrow('memory write refused');
+    expect(store.calls).toHaveLength(2);
   });
 
   it("gives a failed prefetched query's error to the recall that asks, and an unused failure is never an unhandled rejection", async () => {

@@ -5,6 +5,8 @@ interface Pending {
   readonly vector: readonly number[];
   readonly options: MemoryRecallOptions;
   readonly result: Promise<MemoryRecall>;
+  /** what the recall of this bar must come after (its memory writes) */
+  readonly after: Promise<unknown>;
 }
 
 const OPTION_KEYS = ['asOf', 'k', 'scope', 'exchange', 'symbol', 'timeframe', 'featureVersion', 'horizonBars'] as const;
@@ -22,12 +24,12 @@ function sameRequest(p: Pending, vector: ArrayLike<number>, o: MemoryRecallOptio
  * A memory recaller that can start a bar's recall before the decision run asks for it, so the
  * database answers while the worker's CPU runs the graph's first steps (the analysis agent, LangGraph's
  * set-up) instead of after them. The query is the one the recall node would send — the same store,
- * the same connection (the event's transaction, where this bar's memory writes are queued before it) —
- * and the recall node gets its result only when it asks for exactly the prefetched request (every
- * option and every number of the vector, compared with Object.is). Anything else — another vector, a run
- * that resumed after its recall, a bar that failed before it — goes to the store as before, and
- * `release` drops the unused answer. An error of a prefetched query is the recall node's error when it
- * asks, and never an unhandled rejection when it does not.
+ * the same connection (the event's transaction) — sent once the bar's outcome write is done, so it sees
+ * that outcome. The recall node gets its result only when it asks for exactly the prefetched request
+ * (every option and every number of the vector, compared with Object.is). Anything else — another vector
+ * (sent after the same write), a run that resumed after its recall, a bar that failed before it — goes to
+ * the store, and `release` drops the unused answer. An error of a prefetched query (or of the write it
+ * waits for) is the recall node's error when it asks, and never an unhandled rejection when it does not.
  * Keyed by the bar (exchange, symbol, timeframe, asOf): events of different series run concurrently.
  */
 export class RecallPrefetch implements MemoryRecaller {
@@ -40,12 +42,19 @@ export class RecallPrefetch implements MemoryRecaller {
     this.#store = store;
   }
 
-  /** Start the recall of `vector` now; returns a function that drops its answer if it was not used. */
-  prefetch(vector: ArrayLike<number>, options: MemoryRecallOptions): () => void {
+  /**
+   * Start the recall of `vector` once `after` is done (the bar's outcome write: the recall must see it;
+   * if it fails, no recall is sent and the recall node gets its error); returns a function that drops the
+   * answer if it was not used. A recall of the same bar that asks for something else also waits for `after`.
+   */
+  prefetch(vector: ArrayLike<number>, options: MemoryRecallOptions, after: Promise<unknown> | null = null): () => void {
     const key = keyOf(options);
-    const result = this.#store.recall(vector, options);
+    const copy = Array.from(vector);
+    const opts = { ...options };
+    const before = after ?? Promise.resolve();
+    const result = before.then(() => this.#store.recall(copy, opts));
     result.catch(() => undefined); // reported to the recall node that asks for it, if one does
-    const entry: Pending = { vector: Array.from(vector), options: { ...options }, result };
+    const entry: Pending = { vector: copy, options: opts, result, after: before };
     this.#pending.set(key, entry);
     return () => {
       if (this.#pending.get(key) === entry) this.#pending.delete(key);
@@ -55,15 +64,17 @@ export class RecallPrefetch implements MemoryRecaller {
   recall(vector: ArrayLike<number>, options: MemoryRecallOptions): Promise<MemoryRecall> {
     const key = keyOf(options);
     const p = this.#pending.get(key);
-    if (p !== undefined) {
-      this.#pending.delete(key);
-      if (sameRequest(p, vector, options)) {
-        this.counts.hits++;
-        return p.result;
-      }
+    if (p === undefined) {
+      this.counts.misses++;
+      return this.#store.recall(vector, options);
+    }
+    this.#pending.delete(key);
+    if (sameRequest(p, vector, options)) {
+      this.counts.hits++;
+      return p.result;
     }
     this.counts.misses++;
-    return this.#store.recall(vector, options);
+    return p.after.then(() => this.#store.recall(vector, options));
   }
 
   /** prefetched answers not asked for yet (0 between events) */

@@ -430,6 +430,32 @@ export function runDbSpec(name: string, open: () => Promise<Db>, opts: { skip?: 
         await expectAppError(leaked.query('SELECT 1'), 'INTERNAL');
       });
 
+      it('work a transaction started and left running is refused on the Db itself once the transaction ended — never run outside it', async () => {
+        let later: Promise<unknown> | undefined;
+        let went: () => void = () => undefined;
+        const gate = new Promise<void>((resolve) => (went = resolve));
+        await expect(
+          db.transaction(async () => {
+            // still running when the transaction rolls back: its statements come from inside it
+            later = gate.then(() => db.query('SELECT 1'));
+            later.catch(() => undefined);
+            throw new Error('the callback failed');
+          }),
+        ).rejects.toThrow('the callback failed');
+        went();
+        await expectAppError(later!, 'INTERNAL');
+        let laterTx: Promise<unknown> | undefined;
+        const gate2 = new Promise<void>((resolve) => (went = resolve));
+        await db.transaction(async () => {
+          laterTx = gate2.then(() => db.transaction((t) => t.query('SELECT 1')));
+          laterTx.catch(() => undefined);
+        });
+        went();
+        await expectAppError(laterTx!, 'INTERNAL');
+        // and the Db itself is fine
+        expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      });
+
       it('maintenance: statements share one session outside any transaction, and its settings do not leak', async () => {
         const t = `maint_${db.kind}_${Date.now()}`;
         await db.exec(`CREATE TABLE ${t} (v integer)`);

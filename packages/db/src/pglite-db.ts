@@ -78,7 +78,7 @@ export class PgliteDb implements Db {
 
   async query<T extends object = Record<string, unknown>>(sql: string | NamedStatement, params: readonly SqlValue[] = []): Promise<QueryResult<T>> {
     const tx = this.#als.getStore();
-    if (tx?.isOpen) return tx.query<T>(sql, params);
+    if (tx !== undefined) return tx.query<T>(sql, params); // a finished transaction refuses: never silently outside it
     try {
       // the row type is the caller's claim about its SELECT list (see Db.query)
       return toResult(await this.#pg.query(sqlText(sql), [...params])) as QueryResult<T>;
@@ -89,7 +89,7 @@ export class PgliteDb implements Db {
 
   async exec(sql: string): Promise<void> {
     const tx = this.#als.getStore();
-    if (tx?.isOpen) return tx.exec(sql);
+    if (tx !== undefined) return tx.exec(sql);
     try {
       await this.#pg.exec(sql);
     } catch (e) {
@@ -100,7 +100,7 @@ export class PgliteDb implements Db {
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     const outer = this.#als.getStore();
     // joining the open transaction: PGlite has one connection, a second BEGIN would wait forever
-    if (outer?.isOpen) return outer.transaction(fn);
+    if (outer !== undefined) return outer.transaction(fn);
     try {
       return await this.#pg.transaction(async (t: Transaction) => {
         const conn: TxConnection = {
@@ -123,7 +123,7 @@ export class PgliteDb implements Db {
 
   async maintenance(statements: readonly string[]): Promise<void> {
     const tx = this.#als.getStore();
-    if (tx?.isOpen) return tx.maintenance(statements);
+    if (tx !== undefined) return tx.maintenance(statements);
     try {
       for (const sql of statements) await this.#pg.exec(sql);
     } catch (e) {

@@ -62,7 +62,7 @@ export class PostgresDb implements Db {
 
   async query<T extends object = Record<string, unknown>>(sql: string | NamedStatement, params: readonly SqlValue[] = []): Promise<QueryResult<T>> {
     const tx = this.#als.getStore();
-    if (tx?.isOpen) return tx.query<T>(sql, params);
+    if (tx !== undefined) return tx.query<T>(sql, params); // a finished transaction refuses: never silently outside it
     try {
       // the row type is the caller's claim about its SELECT list (see Db.query)
       return toResult(await this.#pool.query<Row>(pgQuery(sql, params))) as QueryResult<T>;
@@ -73,7 +73,7 @@ export class PostgresDb implements Db {
 
   async exec(sql: string): Promise<void> {
     const tx = this.#als.getStore();
-    if (tx?.isOpen) return tx.exec(sql);
+    if (tx !== undefined) return tx.exec(sql);
     try {
       await this.#pool.query(sql);
     } catch (e) {
@@ -84,7 +84,7 @@ export class PostgresDb implements Db {
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     const outer = this.#als.getStore();
     // called from inside a transaction on the outer handle: join it (a savepoint), as PGlite does
-    if (outer?.isOpen) return outer.transaction(fn);
+    if (outer !== undefined) return outer.transaction(fn);
     let client: pg.PoolClient;
     try {
       client = await this.#pool.connect();
@@ -119,7 +119,7 @@ export class PostgresDb implements Db {
 
   async maintenance(statements: readonly string[]): Promise<void> {
     const tx = this.#als.getStore();
-    if (tx?.isOpen) return tx.maintenance(statements);
+    if (tx !== undefined) return tx.maintenance(statements);
     let client: pg.PoolClient;
     try {
       client = await this.#pool.connect();

@@ -24,7 +24,7 @@ export interface Checkpointer {
  * run lives only as long as the process; the approval is then resolved from the stored trace.
  */
 export async function openCheckpointer(db: DbConfig): Promise<Checkpointer> {
-  if (db.kind === 'pglite') return { saver: new MemorySaver(), durable: false, close: () => Promise.resolve() };
+  if (db.kind === 'pglite') return { saver: memoryCheckpointer(), durable: false, close: () => Promise.resolve() };
   const [{ PostgresSaver }, { default: pg }] = await Promise.all([import('@langchain/langgraph-checkpoint-postgres'), import('pg')]);
   // our own pool (fromConnString's has no 'error' listener): an idle connection the server drops —
   // a Postgres restart, a dropped test database — must not crash the process; the next use reconnects

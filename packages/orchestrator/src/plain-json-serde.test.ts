@@ -68,6 +68,7 @@ describe('PlainJsonSerde', () => {
     ['a Set inside', { s: new Set([1, 2]) }],
     ['a class instance', { p: new Point(1, 2) }],
     ['an object with toJSON', { t: { toJSON: () => 'x' } }],
+    ['a plain object shaped as a LangGraph Send (JsonPlus keeps node and args only)', { lg_name: 'Send', node: 'n', args: { a: 1 }, extra: 2 }],
     ['nesting deeper than 32', JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown],
   ])('leaves %s to JsonPlusSerializer (same bytes, reads back the same)', async (_what, v) => {
     expect(isPlainJson(v)).toBe(false);

@@ -6,7 +6,7 @@ const MAX_DEPTH = 32;
 /**
  * Whether `v` is plain JSON data that `JSON.stringify` writes exactly as LangGraph's JsonPlusSerializer
  * does: null, booleans, strings, numbers, arrays of them and objects whose prototype is Object's (or
- * null) without `toJSON`. Not: undefined anywhere (JsonPlus keeps it as a marker object; JSON drops it),
+ * null) without `toJSON` and not a LangGraph Send. Not: undefined anywhere (JsonPlus keeps it as a marker object; JSON drops it),
  * Dates, Maps, Sets, typed arrays, class instances, bigints, functions, symbols, cycles or deep nesting.
  */
 export function isPlainJson(v: unknown, depth = 0): boolean {
@@ -25,6 +25,8 @@ export function isPlainJson(v: unknown, depth = 0): boolean {
       const proto = Object.getPrototypeOf(v) as unknown;
       if (proto !== Object.prototype && proto !== null) return false;
       if ('toJSON' in v) return false;
+      // JsonPlus writes a LangGraph Send (lg_name "Send") as {node, args[, timeout]} only
+      if ((v as { lg_name?: unknown }).lg_name === 'Send') return false;
       for (const k in v) if (!isPlainJson((v as Record<string, unknown>)[k], depth + 1)) return false;
       return true;
     }
