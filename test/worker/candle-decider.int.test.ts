@@ -43,6 +43,24 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
     return w;
   }
 
+  /** the first `n` of LTC/BTC's real candles under another symbol: an independent series for one test */
+  const relabelled = (symbol: string, n: number) =>
+    fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
+      .slice(0, n)
+      .map((x) => ({ ...x, symbol }));
+
+  /** run `fn` while a trigger refuses every memory INSERT of `symbol` with `message` */
+  async function refusingMemoryInserts(symbol: string, message: string, fn: () => Promise<void>): Promise<void> {
+    const name = `refuse_${symbol.replace(/\W/g, '_').toLowerCase()}_memory`;
+    await db.exec(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${message}'; END $$;
+      CREATE TRIGGER ${name} BEFORE INSERT ON memories FOR EACH ROW WHEN (NEW.symbol = '${symbol}') EXECUTE FUNCTION ${name}()`);
+    try {
+      await fn();
+    } finally {
+      await db.exec(`DROP TRIGGER ${name} ON memories; DROP FUNCTION ${name}()`);
+    }
+  }
+
   const tracesOf = async (symbol = 'ETH/BTC') =>
     (await db.query<{ as_of: number; n: number }>('SELECT as_of, count(*)::int AS n FROM decision_traces WHERE symbol = $1 GROUP BY as_of ORDER BY as_of', [symbol])).rows;
 
@@ -74,9 +92,7 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
   });
 
   it('tells where an event went: store, lock, prepare, decide (every bar of a catch-up), commit — no decide for a duplicate', async () => {
-    const xrp = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
-      .slice(0, WARM + 3)
-      .map((x) => ({ ...x, symbol: 'XRP/BTC' }));
+    const xrp = relabelled('XRP/BTC', WARM + 3);
     await upsertCandles(db, xrp.slice(0, WARM + 2));
     const w = await worker('graph');
     const one = new EventPhases();
@@ -100,9 +116,7 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
   });
 
   it("starts each decision's recall before its run reaches the recall node, and every decision uses its prefetched answer", async () => {
-    const sol = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
-      .slice(0, WARM + 4)
-      .map((x) => ({ ...x, symbol: 'SOL/BTC' }));
+    const sol = relabelled('SOL/BTC', WARM + 4);
     await upsertCandles(db, sol.slice(0, WARM + 2));
     for (const runner of ['graph', 'fast'] as const) {
       const w = await worker(runner);
@@ -117,13 +131,9 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
   });
 
   it('a memory write that fails is the error reported (not the aborted statements queued after it), and nothing of the event is stored', async () => {
-    const ada = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
-      .slice(0, WARM + 1)
-      .map((x) => ({ ...x, symbol: 'ADA/BTC' }));
+    const ada = relabelled('ADA/BTC', WARM + 1);
     await upsertCandles(db, ada.slice(0, WARM));
-    await db.exec(`CREATE FUNCTION refuse_ada_memory() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test trigger refuses this memory'; END $$;
-      CREATE TRIGGER refuse_ada_memory BEFORE INSERT ON memories FOR EACH ROW WHEN (NEW.symbol = 'ADA/BTC') EXECUTE FUNCTION refuse_ada_memory()`);
-    try {
+    await refusingMemoryInserts('ADA/BTC', 'test trigger refuses this memory', async () => {
       const w = await worker('graph');
       const err = await w.decider.handle(ada[WARM]!).then(
         () => null,
@@ -132,26 +142,20 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
       expect(err?.message).toContain('test trigger refuses this memory');
       expect(await tracesOf('ADA/BTC')).toEqual([]);
       expect(w.recall!.pending).toBe(0);
-    } finally {
-      await db.exec('DROP TRIGGER refuse_ada_memory ON memories; DROP FUNCTION refuse_ada_memory()');
-    }
+    });
   });
 
   it("a bar's recall sees the outcome that bar resolves, also when the resolve first waits for the series' index check (a new worker's first write)", async () => {
     // horizon 12: the situation of the first decided bar is resolved by the 13th; a fresh worker's first
     // memory write of a series checks the series' HNSW index first (a round trip before the UPDATE)
-    const dot = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
-      .slice(0, WARM + 13)
-      .map((x) => ({ ...x, symbol: 'DOT/BTC' }));
+    const dot = relabelled('DOT/BTC', WARM + 13);
     await upsertCandles(db, dot.slice(0, WARM + 12));
     const a = await worker('graph');
     const first = await a.decider.handle(dot[WARM + 11]!);
     expect(first.status === 'decided' && first.traces.length).toBe(12);
     const b = await worker('graph');
     // b has decided a bar of another series first (its limits are cached: nothing else delays the recall)
-    const xlm = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
-      .slice(0, WARM + 1)
-      .map((x) => ({ ...x, symbol: 'XLM/BTC' }));
+    const xlm = relabelled('XLM/BTC', WARM + 1);
     await upsertCandles(db, xlm.slice(0, WARM));
     expect((await b.decider.handle(xlm[WARM]!)).status).toBe('decided');
     const r = await b.decider.handle(dot[WARM + 12]!);
@@ -164,22 +168,16 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
   });
 
   it('a failed memory write ends the event only once its decision run is over: nothing of it is stored, and the retry decides the bar', async () => {
-    const link = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
-      .slice(0, WARM + 14)
-      .map((x) => ({ ...x, symbol: 'LINK/BTC' }));
+    const link = relabelled('LINK/BTC', WARM + 14);
     await upsertCandles(db, link.slice(0, WARM + 14));
     const w = await worker('graph');
     // a warm series past the horizon: the next bar resolves an outcome (that UPDATE succeeds), its recall
     // is quick, and its situation's INSERT fails — the run must not outlive the transaction
     const warm = await w.decider.handle(link[WARM + 12]!);
     expect(warm.status === 'decided' && warm.traces.length).toBe(13);
-    await db.exec(`CREATE FUNCTION refuse_link_memory() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test trigger refuses this situation'; END $$;
-      CREATE TRIGGER refuse_link_memory BEFORE INSERT ON memories FOR EACH ROW WHEN (NEW.symbol = 'LINK/BTC') EXECUTE FUNCTION refuse_link_memory()`);
-    try {
+    await refusingMemoryInserts('LINK/BTC', 'test trigger refuses this situation', async () => {
       await expect(w.decider.handle(link[WARM + 13]!)).rejects.toThrow('test trigger refuses this situation');
-    } finally {
-      await db.exec('DROP TRIGGER refuse_link_memory ON memories; DROP FUNCTION refuse_link_memory()');
-    }
+    });
     const asOf = link[WARM + 13]!.ts + TF;
     const stored = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM decision_traces WHERE symbol = 'LINK/BTC' AND as_of = $1`, [asOf]);
     expect(stored.rows[0]?.n).toBe(0);
