@@ -191,8 +191,9 @@ export class CandleDecider {
     const traces: DecisionTrace[] = [];
     let prefetched: DecisionInputs | null = head ? parseDecisionInputs(head) : null;
     for (const bar of bars) {
-      this.#o.runner.expect?.({ runScope: this.#runScope, subject: { ...key, asOf: bar.ts + tf }, featureVersion: FEATURE_VERSION });
       const step = state.feed(bar);
+      // a bar the indicators are still warming up for is not decided: no run, no probe
+      if (step.features !== null) this.#o.runner.expect?.({ runScope: this.#runScope, subject: { ...key, asOf: bar.ts + tf }, featureVersion: FEATURE_VERSION });
       const memory = this.#o.memory;
       // the bar's memory writes are sent without waiting and awaited with its decision, so the database
       // works on them while this process builds the decision context and starts the run. The recall is

@@ -13,7 +13,9 @@ import {
   openCheckpointer,
   sweepSettledRunThreads,
   type Checkpointer,
+  recallOptions,
   type DecisionContext,
+  type MemorySettings,
   type OrchestratorDeps,
 } from '@meridian/orchestrator';
 import type { JobQueue } from '@meridian/queue';
@@ -129,25 +131,7 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
     markets: new MarketCatalog([...KNOWN_MARKETS, ...settings.markets]),
     maxCatchUpBars: settings.maxCatchUpBars,
     logger: o.logger,
-    ...(recaller && mem
-      ? {
-          recallPrefetch: (ctx: DecisionContext, after: Promise<unknown> | null) =>
-            recaller.prefetch(
-              ctx.features,
-              {
-              asOf: ctx.subject.asOf,
-              k: mem.k,
-              scope: mem.scope,
-              exchange: ctx.subject.exchange,
-              symbol: ctx.subject.symbol,
-              timeframe: ctx.subject.timeframe,
-              featureVersion: ctx.featureVersion,
-              horizonBars: mem.horizonBars,
-              },
-              after,
-            ),
-        }
-      : {}),
+    ...(recaller !== null && deps.memory !== null ? { recallPrefetch: prefetchVia(recaller, deps.memory) } : {}),
   });
   const approvals = { recorder, graph, clock, ids: deps.ids, signing, approvalTtlMs: deps.approvalTtlMs };
   const sweepRuns = graph !== null && settings.checkpointRuns && checkpointer?.durable === true;
@@ -198,6 +182,11 @@ export async function openWorker(o: OpenWorkerOptions): Promise<Worker> {
       await checkpointer?.close();
     },
   };
+}
+
+/** A decision's recall, started early: the request the recall node will make for its bar (recallOptions). */
+function prefetchVia(recaller: RecallPrefetch, memory: MemorySettings) {
+  return (ctx: DecisionContext, after: Promise<unknown> | null) => recaller.prefetch(ctx.features, recallOptions({ ...ctx.subject, featureVersion: ctx.featureVersion }, memory), after);
 }
 
 /** The graph runner without `settle`: the caller leaves the deletion of committed runs' checkpoints to the sweep. */

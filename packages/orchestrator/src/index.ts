@@ -10,7 +10,7 @@ export * from './graph-runner.ts';
 export * from './approval-service.ts';
 export * from './checkpointer.ts';
 export { DECISION_NODES, type AnyNodeDef } from './nodes/index.ts';
-export { RECALL_NODE_VERSION } from './nodes/recall-node.ts';
+export { RECALL_NODE_VERSION, recallOptions } from './nodes/recall-node.ts';
 export { RISK_NODE_VERSION } from './nodes/risk-node.ts';
 export { validateOutput, type NodeDef } from './nodes/node-def.ts';
 export * from './approval-service-factory.ts';

@@ -1,6 +1,6 @@
 import { MemoryRecallSchema, type MemoryRecall } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
-import type { MemoryRecaller, MemoryRecallOptions, OrchestratorDeps } from '../orchestrator-deps.ts';
+import type { MemoryRecaller, MemoryRecallOptions, MemorySettings, OrchestratorDeps } from '../orchestrator-deps.ts';
 import { analysisOf } from './analysis-node.ts';
 import type { NodeDef } from './node-def.ts';
 
@@ -17,23 +17,34 @@ interface RecallInput {
  * signal agent is told there is no memory — an empty MemoryRecall would read as "memory found
  * nothing", which is a different statement.
  */
+/**
+ * What the recall node asks the memory for, for a bar (its subject and feature version) under the
+ * memory settings — also what a caller that starts a bar's recall early must ask (the worker's
+ * RecallPrefetch), so the two requests are the same.
+ */
+export function recallOptions(
+  bar: { readonly asOf: number; readonly exchange: string; readonly symbol: string; readonly timeframe: MemoryRecallOptions['timeframe']; readonly featureVersion: number },
+  m: Pick<MemorySettings, 'k' | 'scope' | 'horizonBars'>,
+): MemoryRecallOptions {
+  return {
+    asOf: bar.asOf,
+    k: m.k,
+    scope: m.scope,
+    exchange: bar.exchange,
+    symbol: bar.symbol,
+    timeframe: bar.timeframe,
+    featureVersion: bar.featureVersion,
+    ...(m.horizonBars === undefined ? {} : { horizonBars: m.horizonBars }),
+  };
+}
+
 export const recallNode: NodeDef<RecallInput, MemoryRecall> = {
   node: 'recall',
   schema: MemoryRecallSchema,
   input: (s, d) => {
     if (d.memory === null) return null;
     const a = analysisOf(s, 'recall');
-    const options: MemoryRecallOptions = {
-      asOf: a.asOf,
-      k: d.memory.k,
-      scope: d.memory.scope,
-      exchange: a.exchange,
-      symbol: a.symbol,
-      timeframe: a.timeframe,
-      featureVersion: a.featureVersion,
-      ...(d.memory.horizonBars === undefined ? {} : { horizonBars: d.memory.horizonBars }),
-    };
-    return { vector: a.features, options };
+    return { vector: a.features, options: recallOptions(a, d.memory) };
   },
   version: () => RECALL_NODE_VERSION,
   summarise: (i) => ({ features: 'analysis.output.features', ...i.options }),
