@@ -8,9 +8,9 @@
  * run's decisions, so this thread can run ahead of the replay. Results go to the main thread in batches.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { MemoryScope, RecalledMemory, Timeframe } from '@meridian/contracts';
+import type { MemoryScope, Timeframe } from '@meridian/contracts';
 import { FEATURE_VERSION, FeatureEngine, type Bar } from '@meridian/market';
-import { InProcessMemoryStore, MemoryBuilder, type HnswOptions } from '@meridian/memory';
+import { InProcessMemoryStore, MemoryBuilder, type HnswOptions, type MemorySeriesRef } from '@meridian/memory';
 
 export interface BackgroundMemoryWorkerData {
   readonly role: 'meridian-background-memory';
@@ -28,13 +28,28 @@ export interface BackgroundMemoryWorkerData {
   readonly consumed: Int32Array;
 }
 
+/** a series the neighbours of a batch come from, first named in that batch (its ordinal: its place in the list of all) */
+export interface BackgroundMemorySeriesKey {
+  readonly exchange: string;
+  readonly symbol: string;
+  readonly timeframe: Timeframe;
+  readonly featureVersion: number;
+  readonly horizonBars: number;
+}
+
 export type BackgroundMemoryMessage =
-  | { type: 'batch'; f64: Float64Array; count: number; strings: string[] }
+  /** `series`: the series first recalled in this batch, in ordinal order */
+  | { type: 'batch'; f64: Float64Array; count: number; series: BackgroundMemorySeriesKey[] }
   | { type: 'done'; recalls: number }
   | { type: 'error'; message: string; code: string | null };
 
-/** f64 values per neighbour in a record: memoryId, exchange, symbol, timeframe (string ids), ts, distance, horizonBars, forwardReturn, mfe, mae, resolvedAt */
-export const NEIGHBOUR_VALUES = 11;
+/**
+ * f64 values per neighbour in a record: its series' ordinal, its memory's wire id, ts, distance, forwardReturn,
+ * mfe, mae, resolvedAt. Wire ids are 0, 1, 2, … in the order memories first appear in the records, so the
+ * main thread knows a memory is new when its wire id is the next one, and derives its memoryId from its key
+ * (series and ts) then — no id strings cross the threads, and hashing them is not this thread's work.
+ */
+export const NEIGHBOUR_VALUES = 8;
 
 function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, transfer?: ArrayBuffer[]) => void): void {
   const store = new InProcessMemoryStore(d.index === undefined ? {} : { index: d.index });
@@ -49,16 +64,18 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
       builder: new MemoryBuilder({ exchange: s.exchange, symbol: s.symbol, timeframe: s.timeframe, featureVersion: FEATURE_VERSION, horizonBars: d.horizonBars }),
     };
   });
-  const strings = new Map<string, number>();
-  let newStrings: string[] = [];
-  const sid = (x: string): number => {
-    let id = strings.get(x);
-    if (id === undefined) {
-      id = strings.size;
-      strings.set(x, id);
-      newStrings.push(x);
+  // a neighbour is numbers only: its series' ordinal and its memory's wire id (see NEIGHBOUR_VALUES)
+  const seriesInfo = new Map<MemorySeriesRef, { ord: number; wire: Int32Array }>();
+  let newSeries: BackgroundMemorySeriesKey[] = [];
+  let wires = 0;
+  const infoOf = (ref: MemorySeriesRef): { ord: number; wire: Int32Array } => {
+    let info = seriesInfo.get(ref);
+    if (info === undefined) {
+      info = { ord: seriesInfo.size, wire: new Int32Array(1024) };
+      seriesInfo.set(ref, info);
+      newSeries.push({ exchange: ref.exchange, symbol: ref.symbol, timeframe: ref.timeframe, featureVersion: ref.featureVersion, horizonBars: ref.horizonBars });
     }
-    return id;
+    return info;
   };
   let f64 = new Float64Array(d.batchRecalls * (3 + 32 + 1 + 20 * NEIGHBOUR_VALUES));
   let p = 0;
@@ -73,11 +90,11 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
       Atomics.wait(d.consumed, 0, c, 1000);
     }
     const out = f64.slice(0, p);
-    post({ type: 'batch', f64: out, count, strings: newStrings }, [out.buffer]);
+    post({ type: 'batch', f64: out, count, series: newSeries }, [out.buffer]);
     sent++;
     p = 0;
     count = 0;
-    newStrings = [];
+    newSeries = [];
   };
   const vector: number[] = [];
   for (;;) {
@@ -113,7 +130,7 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
     }
     const asOf = bar.ts + d.timeframeMs;
     // the neighbours only: the main thread builds the MemoryRecall (and its statistics) with the store's toRecall
-    const nb: readonly RecalledMemory[] = store.nearestSync(vector, {
+    const nb = store.nearestColumns(vector, {
       asOf,
       k: d.k,
       scope: d.scope,
@@ -123,7 +140,7 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
       featureVersion: FEATURE_VERSION,
       horizonBars: d.horizonBars,
     });
-    const need = p + 4 + vector.length + nb.length * NEIGHBOUR_VALUES;
+    const need = p + 4 + vector.length + nb.size * NEIGHBOUR_VALUES;
     if (need > f64.length) {
       const g = new Float64Array(Math.max(need, f64.length * 2));
       g.set(f64.subarray(0, p));
@@ -133,19 +150,35 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
     f64[p++] = asOf;
     f64[p++] = vector.length;
     for (let j = 0; j < vector.length; j++) f64[p++] = vector[j]!;
-    f64[p++] = nb.length;
-    for (const m of nb) {
-      f64[p++] = sid(m.memoryId);
-      f64[p++] = sid(m.exchange);
-      f64[p++] = sid(m.symbol);
-      f64[p++] = sid(m.timeframe);
-      f64[p++] = m.ts;
-      f64[p++] = m.distance;
-      f64[p++] = m.horizonBars;
-      f64[p++] = m.forwardReturn;
-      f64[p++] = m.mfe;
-      f64[p++] = m.mae;
-      f64[p++] = m.resolvedAt;
+    f64[p++] = nb.size;
+    let lastRef: MemorySeriesRef | null = null;
+    let info: { ord: number; wire: Int32Array } = { ord: -1, wire: new Int32Array(0) };
+    for (let i = 0; i < nb.size; i++) {
+      const ref = nb.series(i);
+      if (ref !== lastRef) {
+        info = infoOf(ref);
+        lastRef = ref;
+      }
+      const e = nb.entry[i]!;
+      if (e >= info.wire.length) {
+        const g = new Int32Array(Math.max(e + 1, info.wire.length * 2));
+        g.set(info.wire);
+        info.wire = g;
+      }
+      // wire id + 1 (0: not sent yet)
+      let w = info.wire[e]! - 1;
+      if (w < 0) {
+        w = wires++;
+        info.wire[e] = w + 1;
+      }
+      f64[p++] = info.ord;
+      f64[p++] = w;
+      f64[p++] = nb.ts[i]!;
+      f64[p++] = nb.distance[i]!;
+      f64[p++] = nb.forwardReturn[i]!;
+      f64[p++] = nb.mfe[i]!;
+      f64[p++] = nb.mae[i]!;
+      f64[p++] = nb.resolvedAt[i]!;
     }
     recalls++;
     if (++count >= d.batchRecalls) send();

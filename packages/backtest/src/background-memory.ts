@@ -2,9 +2,9 @@ import { Worker } from 'node:worker_threads';
 import type { MemoryRecall, MemoryScope, RecalledMemory, Timeframe } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
 import { FEATURE_VERSION, type Bar } from '@meridian/market';
-import { DEFAULT_HORIZON_BARS, toRecall, type HnswOptions } from '@meridian/memory';
+import { DEFAULT_HORIZON_BARS, memoryId, toRecall, type HnswOptions } from '@meridian/memory';
 import type { MemoryRecaller, MemoryRecallOptions } from '@meridian/orchestrator';
-import { NEIGHBOUR_VALUES, type BackgroundMemoryMessage, type BackgroundMemoryWorkerData } from './background-memory-worker.ts';
+import { NEIGHBOUR_VALUES, type BackgroundMemoryMessage, type BackgroundMemorySeriesKey, type BackgroundMemoryWorkerData } from './background-memory-worker.ts';
 import { ThreadSignal } from './thread-signal.ts';
 
 export interface BackgroundMemoryOptions {
@@ -44,8 +44,9 @@ export interface BackgroundMemorySettings {
  * with an InProcessMemoryStore on the replay thread (background-memory.test.ts).
  *
  * Record layout (one per recall, in a batch's Float64Array): series index, asOf, dim, the dim vector values,
- * the neighbour count, and per neighbour NEIGHBOUR_VALUES values (memoryId, exchange, symbol, timeframe as
- * ids of the string table the batches extend; ts, distance, horizonBars, forwardReturn, mfe, mae, resolvedAt).
+ * the neighbour count, and per neighbour NEIGHBOUR_VALUES values: its series' ordinal (an index into the series
+ * table the batches extend), its memory's wire id (an index into the memoryIds this side derives from the keys),
+ * ts, distance, forwardReturn, mfe, mae, resolvedAt.
  */
 export class BackgroundMemory implements MemoryRecaller {
   readonly #options: BackgroundMemoryOptions;
@@ -54,7 +55,9 @@ export class BackgroundMemory implements MemoryRecaller {
   #settings: BackgroundMemorySettings | null = null;
   #consumed: Int32Array | null = null;
   readonly #queue: { f64: Float64Array; count: number }[] = [];
-  readonly #strings: string[] = [];
+  /** memoryIds by wire id (derived here from the key when a wire id first appears), and the neighbours' series by ordinal */
+  readonly #memoryIds: string[] = [];
+  readonly #neighbourSeries: BackgroundMemorySeriesKey[] = [];
   #cur: Float64Array | null = null;
   #p = 0;
   #left = 0;
@@ -99,7 +102,7 @@ export class BackgroundMemory implements MemoryRecaller {
     });
     worker.on('message', (m: BackgroundMemoryMessage) => {
       if (m.type === 'batch') {
-        for (const s of m.strings) this.#strings.push(s);
+        for (const s of m.series) this.#neighbourSeries.push(s);
         this.#queue.push({ f64: m.f64, count: m.count });
       } else if (m.type === 'done') {
         this.#done = true;
@@ -159,21 +162,30 @@ export class BackgroundMemory implements MemoryRecaller {
     }
     p += dim;
     const n = f[p++]!;
-    const strings = this.#strings;
+    const ids = this.#memoryIds;
+    const seriesOf = this.#neighbourSeries;
     const neighbours: RecalledMemory[] = [];
     for (let i = 0; i < n; i++, p += NEIGHBOUR_VALUES) {
+      const ns = seriesOf[f[p]!];
+      const wire = f[p + 1]!;
+      const ts = f[p + 2]!;
+      if (ns === undefined) throw outOfStep(`a neighbour of the recall for ${where} is of series ${f[p]}, which the memory thread has not named`);
+      // wire ids come in the order memories first appear: the next one is a new memory, any other must be known
+      if (wire === ids.length) ids.push(memoryId({ exchange: ns.exchange, symbol: ns.symbol, timeframe: ns.timeframe, ts, featureVersion: ns.featureVersion, horizonBars: ns.horizonBars }));
+      const id = ids[wire];
+      if (id === undefined) throw outOfStep(`a neighbour of the recall for ${where} has wire id ${wire}; the next new one is ${ids.length}`);
       neighbours.push({
-        memoryId: strings[f[p]!]!,
-        exchange: strings[f[p + 1]!]!,
-        symbol: strings[f[p + 2]!]!,
-        timeframe: strings[f[p + 3]!]! as Timeframe,
-        ts: f[p + 4]!,
-        distance: f[p + 5]!,
-        horizonBars: f[p + 6]!,
-        forwardReturn: f[p + 7]!,
-        mfe: f[p + 8]!,
-        mae: f[p + 9]!,
-        resolvedAt: f[p + 10]!,
+        memoryId: id,
+        exchange: ns.exchange,
+        symbol: ns.symbol,
+        timeframe: ns.timeframe,
+        ts,
+        distance: f[p + 3]!,
+        horizonBars: ns.horizonBars,
+        forwardReturn: f[p + 4]!,
+        mfe: f[p + 5]!,
+        mae: f[p + 6]!,
+        resolvedAt: f[p + 7]!,
       });
     }
     this.#p = p;

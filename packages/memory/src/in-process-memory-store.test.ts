@@ -152,3 +152,39 @@ describe('InProcessMemoryStore.reserve', () => {
     expect(() => a.reserve(key, 2.5)).toThrow(/positive integer/);
   });
 });
+
+describe('InProcessMemoryStore.nearestColumns', () => {
+  it('answers with the neighbours of recallSync, in its order, as columns: one series object per series, entries in resolution order', () => {
+    const store = new InProcessMemoryStore({ index: { exactBelow: 512 } });
+    for (const b of syntheticSituations({ symbols: 3, barsPerSymbol: 1500, seed: 11, horizonBars: 12 })) store.storeSync(b);
+    const queries = [...syntheticSituations({ symbols: 1, barsPerSymbol: 400, seed: 4 })].flat();
+    const seen = new Map<string, object>();
+    let compared = 0;
+    for (const [i, q] of queries.entries()) {
+      const o = { asOf: 8e15, k: 20, scope: i % 2 ? ('same-symbol' as const) : ('all-symbols' as const), exchange: 'synthetic', symbol: 'S1/USDT', timeframe: '5m' as const, featureVersion: FEATURE_VERSION, horizonBars: 12 };
+      const want = store.recallSync(q.features, o).neighbours;
+      const c = store.nearestColumns(q.features, o);
+      expect(c.size).toBe(want.length);
+      for (let j = 0; j < c.size; j++) {
+        const m = want[j]!;
+        expect(c.recalled(j)).toEqual(m);
+        expect([c.ts[j], c.distance[j], c.forwardReturn[j], c.mfe[j], c.mae[j], c.resolvedAt[j]]).toEqual([m.ts, m.distance, m.forwardReturn, m.mfe, m.mae, m.resolvedAt]);
+        const s = c.series(j);
+        expect([s.exchange, s.symbol, s.timeframe, s.featureVersion, s.horizonBars]).toEqual([m.exchange, m.symbol, m.timeframe, FEATURE_VERSION, 12]);
+        // one object per series, for the store's life: a caller may key a table by it
+        const key = `${s.exchange}|${s.symbol}`;
+        if (!seen.has(key)) seen.set(key, s);
+        expect(seen.get(key)).toBe(s);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(3000);
+    expect(seen.size).toBe(3); // all-symbols recalls reached every series
+    // entry = the memory's position in its series in resolution order: the synthetic series resolve in ts order
+    const c = store.nearestColumns(queries[0]!.features, { asOf: 8e15, k: 20, scope: 'same-symbol', exchange: 'synthetic', symbol: 'S0/USDT', timeframe: '5m', featureVersion: FEATURE_VERSION, horizonBars: 12 });
+    const byTs = [...syntheticSituations({ symbols: 3, barsPerSymbol: 1500, seed: 11, horizonBars: 12 })].flat().filter((s) => s.symbol === 'S0/USDT' && s.outcome !== undefined).map((s) => s.ts).sort((a, b) => a - b);
+    for (let j = 0; j < c.size; j++) expect(byTs[c.entry[j]!]).toBe(c.ts[j]);
+    expect(() => c.recalled(c.size)).toThrow(RangeError);
+    expect(() => c.series(-1)).toThrow(RangeError);
+  });
+});

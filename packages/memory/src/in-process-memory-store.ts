@@ -16,10 +16,105 @@ export interface InProcessMemoryStoreOptions {
   readonly index?: HnswOptions | false;
 }
 
+/** The key a series' memories share (their ts aside), as `NearestColumns` names a neighbour's series. */
+export interface MemorySeriesRef {
+  readonly exchange: string;
+  readonly symbol: string;
+  readonly timeframe: Timeframe;
+  readonly featureVersion: number;
+  readonly horizonBars: number;
+}
+
+/**
+ * `nearestColumns`' answer: the same neighbours in the same order as a recall's, as columns — no object per
+ * neighbour, for a caller that ships them elsewhere as numbers (the backtest's memory thread). The store
+ * reuses it: it holds the last call's answer until the next call.
+ */
+export class NearestColumns {
+  size = 0;
+  #series: Series[] = [];
+  /** each neighbour's position in its series (0, 1, … in the order its memories were resolved): with the series, a key for its memoryId */
+  entry = new Int32Array(0);
+  distance = new Float64Array(0);
+  ts = new Float64Array(0);
+  forwardReturn = new Float64Array(0);
+  mfe = new Float64Array(0);
+  mae = new Float64Array(0);
+  resolvedAt = new Float64Array(0);
+
+  /** neighbour i's series: the same object for every neighbour of that series, for the store's life */
+  series(i: number): MemorySeriesRef {
+    return this.#at(i);
+  }
+
+  /** neighbour i as the RecalledMemory a recall returns */
+  recalled(i: number): RecalledMemory {
+    const s = this.#at(i);
+    return {
+      memoryId: idOf(s, this.entry[i]!),
+      exchange: s.exchange,
+      symbol: s.symbol,
+      timeframe: s.timeframe,
+      ts: this.ts[i]!,
+      distance: this.distance[i]!,
+      horizonBars: s.horizonBars,
+      forwardReturn: this.forwardReturn[i]!,
+      mfe: this.mfe[i]!,
+      mae: this.mae[i]!,
+      resolvedAt: this.resolvedAt[i]!,
+    };
+  }
+
+  /** empties it for an answer of at most k neighbours */
+  reset(k: number): void {
+    this.size = 0;
+    this.#series.length = 0;
+    if (this.entry.length < k) {
+      this.entry = new Int32Array(k);
+      this.distance = new Float64Array(k);
+      this.ts = new Float64Array(k);
+      this.forwardReturn = new Float64Array(k);
+      this.mfe = new Float64Array(k);
+      this.mae = new Float64Array(k);
+      this.resolvedAt = new Float64Array(k);
+    }
+  }
+
+  /** appends entry `i` of series `s` at `distance` */
+  push(s: Series, i: number, distance: number): void {
+    const n = this.size++;
+    const e = s.entries;
+    this.#series.push(s);
+    this.entry[n] = i;
+    this.distance[n] = distance;
+    this.ts[n] = e.ts[i]!;
+    this.forwardReturn[n] = e.forwardReturn[i]!;
+    this.mfe[n] = e.mfe[i]!;
+    this.mae[n] = e.mae[i]!;
+    this.resolvedAt[n] = e.resolvedAt[i]!;
+  }
+
+  #at(i: number): Series {
+    if (!(i >= 0 && i < this.size)) throw new RangeError(`nearest columns: no neighbour ${i} (the answer has ${this.size})`);
+    return this.#series[i]!;
+  }
+}
+
+/** a memory's id: deterministicId of its key (memoryId), computed only for memories that are actually recalled, once */
+function idOf(s: Series, i: number): string {
+  const ids = s.entries.ids;
+  let id = ids[i];
+  if (id === undefined) id = ids[i] = deterministicId(s.idPrefix + s.entries.ts[i]! + s.idSuffix);
+  return id;
+}
+
 /** One comparable set: the memories of one series for one (timeframe, feature version, horizon). */
 interface Series {
   readonly exchange: string;
   readonly symbol: string;
+  readonly timeframe: Timeframe;
+  readonly featureVersion: number;
+  readonly horizonBars: number;
   /** creation order in its partition: breaks distance ties between series in all-symbols recall */
   readonly order: number;
   readonly part: Partition;
@@ -128,6 +223,8 @@ export class InProcessMemoryStore implements MemoryStore {
   readonly #q = new Float32Array(256);
   /** reused result lists, by k */
   readonly #tops = new Map<number, TopK>();
+  /** the answer of the last recall, as columns (reused) */
+  readonly #columns = new NearestColumns();
 
   constructor(options: InProcessMemoryStoreOptions = {}) {
     this.#index = options.index ?? {};
@@ -218,43 +315,51 @@ export class InProcessMemoryStore implements MemoryStore {
   }
 
   recallSync(vector: ArrayLike<number>, o: RecallOptions): MemoryRecall {
-    return toRecall(o, this.#nearest(vector, o, false));
+    return toRecall(o, this.#objects(this.#nearest(vector, o, false)));
   }
 
   /**
-   * The neighbours `recallSync` returns, without the statistics (for a caller that builds the MemoryRecall
-   * elsewhere with `toRecall`: the backtest's memory thread).
+   * The neighbours `recallSync` returns, without the statistics and as columns (`NearestColumns`, reused by
+   * the next call): for a caller that ships them elsewhere and builds the MemoryRecall there with `toRecall`
+   * (the backtest's memory thread).
    */
-  nearestSync(vector: ArrayLike<number>, o: RecallOptions): RecalledMemory[] {
+  nearestColumns(vector: ArrayLike<number>, o: RecallOptions): NearestColumns {
     return this.#nearest(vector, o, false);
   }
 
   /** Exact recall regardless of the index (the reference when measuring the index's recall@k). */
   recallExactSync(vector: ArrayLike<number>, o: RecallOptions): MemoryRecall {
-    return toRecall(o, this.#nearest(vector, o, true));
+    return toRecall(o, this.#objects(this.#nearest(vector, o, true)));
   }
 
-  #nearest(vector: ArrayLike<number>, o: RecallOptions, exact: boolean): RecalledMemory[] {
+  #objects(c: NearestColumns): RecalledMemory[] {
+    const out: RecalledMemory[] = [];
+    for (let i = 0; i < c.size; i++) out.push(c.recalled(i));
+    return out;
+  }
+
+  #nearest(vector: ArrayLike<number>, o: RecallOptions, exact: boolean): NearestColumns {
     const horizonBars = checkRecall(vector, o);
-    const neighbours: RecalledMemory[] = [];
+    const out = this.#columns;
+    out.reset(o.k);
     // the same series as the last same-symbol recall (the backtest's case): no lookups
     const last = this.#recallSeries;
     if (o.scope === 'same-symbol' && last !== null && last.symbol === o.symbol && last.exchange === o.exchange) {
       const p = last.part;
       if (p.timeframe === o.timeframe && p.featureVersion === o.featureVersion && p.horizonBars === horizonBars) {
-        this.#same(p, last, vector, o, exact, neighbours);
-        return neighbours;
+        this.#same(p, last, vector, o, exact, out);
+        return out;
       }
     }
     const part = this.#partitions.get(partitionKey(o.timeframe, o.featureVersion, horizonBars));
-    if (part === undefined) return neighbours;
+    if (part === undefined) return out;
     if (vector.length !== part.dim) throw new RangeError(`recall vector has ${vector.length} features, its comparable set has ${part.dim}`);
     if (o.scope === 'same-symbol' || part.list.length === 1) {
       const s = o.scope === 'same-symbol' ? part.bySeries.get(seriesKey(o.exchange, o.symbol)) : part.list[0];
-      if (s === undefined) return neighbours;
+      if (s === undefined) return out;
       if (o.scope === 'same-symbol') this.#recallSeries = s;
-      this.#same(part, s, vector, o, exact, neighbours);
-      return neighbours;
+      this.#same(part, s, vector, o, exact, out);
+      return out;
     }
     const q = this.#query(vector);
     const top = this.#top(o.k);
@@ -267,18 +372,18 @@ export class InProcessMemoryStore implements MemoryStore {
     found.sort((a, b) => a.d - b.d || a.s.order - b.s.order || a.id - b.id);
     for (let i = 0; i < found.length && i < o.k; i++) {
       const f = found[i]!;
-      neighbours.push(this.#recalled(part, f.s, f.id, Math.sqrt(f.d)));
+      out.push(f.s, f.id, Math.sqrt(f.d));
     }
-    return neighbours;
+    return out;
   }
 
-  /** one series' k nearest into neighbours */
-  #same(part: Partition, s: Series, vector: ArrayLike<number>, o: RecallOptions, exact: boolean, neighbours: RecalledMemory[]): void {
+  /** one series' k nearest into out */
+  #same(part: Partition, s: Series, vector: ArrayLike<number>, o: RecallOptions, exact: boolean, out: NearestColumns): void {
     if (vector.length !== part.dim) throw new RangeError(`recall vector has ${vector.length} features, its comparable set has ${part.dim}`);
     const q = this.#query(vector);
     const top = this.#top(o.k);
     this.#search(s, q, o.asOf, top, exact);
-    for (let i = 0; i < top.size; i++) neighbours.push(this.#recalled(part, s, top.ids[i]!, Math.sqrt(top.dist[i]!)));
+    for (let i = 0; i < top.size; i++) out.push(s, top.ids[i]!, Math.sqrt(top.dist[i]!));
   }
 
   #query(vector: ArrayLike<number>): Float32Array {
@@ -317,27 +422,6 @@ export class InProcessMemoryStore implements MemoryStore {
     return t;
   }
 
-  #recalled(p: Partition, s: Series, i: number, distance: number): RecalledMemory {
-    const e = s.entries;
-    const ts = e.ts[i]!;
-    // ids are hashes of the key (memoryId): computed only for memories that are actually recalled, once
-    let id = e.ids[i];
-    if (id === undefined) id = e.ids[i] = deterministicId(s.idPrefix + ts + s.idSuffix);
-    return {
-      memoryId: id,
-      exchange: s.exchange,
-      symbol: s.symbol,
-      timeframe: p.timeframe,
-      ts,
-      distance,
-      horizonBars: p.horizonBars,
-      forwardReturn: e.forwardReturn[i]!,
-      mfe: e.mfe[i]!,
-      mae: e.mae[i]!,
-      resolvedAt: e.resolvedAt[i]!,
-    };
-  }
-
   #add(b: Book, ts: number, vec: Float32Array, o: MemoryOutcomeValues): void {
     let part = b.part;
     if (part === null) {
@@ -358,7 +442,7 @@ export class InProcessMemoryStore implements MemoryStore {
         // memoryId(key) = deterministicId(`memory|${keyString(key)}`), keyString = exchange|symbol|timeframe|ts|featureVersion|horizonBars
         const idPrefix = `memory|${b.exchange}|${b.symbol}|${b.timeframe}|`;
         const idSuffix = `|${b.featureVersion}|${b.horizonBars}`;
-        series = { exchange: b.exchange, symbol: b.symbol, order: part.list.length, part, index: new HnswIndex(part.dim, this.#index, b.capacity), entries: new Entries(b.capacity), idPrefix, idSuffix };
+        series = { exchange: b.exchange, symbol: b.symbol, timeframe: b.timeframe, featureVersion: b.featureVersion, horizonBars: b.horizonBars, order: part.list.length, part, index: new HnswIndex(part.dim, this.#index, b.capacity), entries: new Entries(b.capacity), idPrefix, idSuffix };
         part.bySeries.set(sk, series);
         part.list.push(series);
       }
