@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MemoryScope, Timeframe } from '@meridian/contracts';
-import { FEATURE_VERSION, FeatureEngine, type Bar } from '@meridian/market';
+import { FEATURE_DIM, FEATURE_VERSION, FeatureEngine, type Bar } from '@meridian/market';
 import { InProcessMemoryStore, MemoryBuilder, type HnswOptions, type MemorySeriesRef } from '@meridian/memory';
 
 export interface BackgroundMemoryWorkerData {
@@ -24,8 +24,16 @@ export interface BackgroundMemoryWorkerData {
   readonly index: HnswOptions | false | undefined;
   readonly batchRecalls: number;
   readonly maxAhead: number;
-  /** Int32Array over a SharedArrayBuffer: [0] batches the main thread has consumed */
+  /** Int32Array over a SharedArrayBuffer: [0] batches the main thread has finished reading */
   readonly consumed: Int32Array;
+  /** Float64Array over a SharedArrayBuffer: maxAhead slots of slotLength values, batch n in slot n % maxAhead */
+  readonly ring: Float64Array;
+  readonly slotLength: number;
+}
+
+/** the most values one recall record can take: series, asOf, dim, the vector, the neighbour count, k neighbours */
+export function maxRecordLength(k: number): number {
+  return 4 + FEATURE_DIM + k * NEIGHBOUR_VALUES;
 }
 
 /** a series the neighbours of a batch come from, first named in that batch (its ordinal: its place in the list of all) */
@@ -38,8 +46,8 @@ export interface BackgroundMemorySeriesKey {
 }
 
 export type BackgroundMemoryMessage =
-  /** `series`: the series first recalled in this batch, in ordinal order */
-  | { type: 'batch'; f64: Float64Array; count: number; series: BackgroundMemorySeriesKey[] }
+  /** a batch of `count` recalls is in ring slot `slot`; `series`: the series first recalled in it, in ordinal order */
+  | { type: 'batch'; slot: number; count: number; series: BackgroundMemorySeriesKey[] }
   | { type: 'done'; recalls: number }
   | { type: 'error'; message: string; code: string | null };
 
@@ -77,22 +85,30 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
     }
     return info;
   };
-  let f64 = new Float64Array(d.batchRecalls * (3 + 32 + 1 + 20 * NEIGHBOUR_VALUES));
+  // the batches go through a ring of shared slots (no buffer allocated, copied or transferred per batch): batch n
+  // is written to slot n % maxAhead once the main thread has finished batch n - maxAhead, then announced
+  const ring = d.ring;
+  const slotLength = d.slotLength;
+  const maxRecord = maxRecordLength(d.k);
+  if (slotLength < maxRecord) throw new Error(`background memory: a ring slot of ${slotLength} values cannot hold one recall (${maxRecord})`);
+  let end = 0;
   let p = 0;
   let count = 0;
   let sent = 0;
   let recalls = 0;
-  const send = (): void => {
-    // back-pressure: at most maxAhead batches the main thread has not consumed yet
+  /** waits, if need be, until slot `sent % maxAhead` is free, and starts the batch there */
+  const open = (): void => {
     for (;;) {
       const c = Atomics.load(d.consumed, 0);
       if (sent - c < d.maxAhead) break;
       Atomics.wait(d.consumed, 0, c, 1000);
     }
-    const out = f64.slice(0, p);
-    post({ type: 'batch', f64: out, count, series: newSeries }, [out.buffer]);
+    p = (sent % d.maxAhead) * slotLength;
+    end = p + slotLength;
+  };
+  const send = (): void => {
+    post({ type: 'batch', slot: sent % d.maxAhead, count, series: newSeries });
     sent++;
-    p = 0;
     count = 0;
     newSeries = [];
   };
@@ -140,12 +156,13 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
       featureVersion: FEATURE_VERSION,
       horizonBars: d.horizonBars,
     });
-    const need = p + 4 + vector.length + nb.size * NEIGHBOUR_VALUES;
-    if (need > f64.length) {
-      const g = new Float64Array(Math.max(need, f64.length * 2));
-      g.set(f64.subarray(0, p));
-      f64 = g;
+    if (vector.length !== FEATURE_DIM || nb.size > d.k) throw new Error(`background memory: a recall of ${vector.length} features and ${nb.size} neighbours does not fit its record (${FEATURE_DIM}, at most ${d.k})`);
+    if (count === 0) open();
+    else if (p + maxRecord > end) {
+      send();
+      open();
     }
+    const f64 = ring;
     f64[p++] = k;
     f64[p++] = asOf;
     f64[p++] = vector.length;

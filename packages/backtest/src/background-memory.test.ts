@@ -85,6 +85,17 @@ describe('BackgroundMemory (the memory side of a backtest on a second thread)', 
     expect(there.r.timing.memoryWriteMs).toBe(0);
   }, 120_000);
 
+  it('with one ring slot (maxAhead 1) the memory thread writes a batch only after the replay has read the last: same outputs', async () => {
+    // a slot overwritten while being read would hand the replay another bar's recall: out of step, or other bytes
+    const cfg = config([{ symbol: 'ETH/BTC', bars: ETH.slice(0, 2_500) }]);
+    const here = await run(cfg, 'fast', new InProcessMemoryStore());
+    const bg = new BackgroundMemory({ batchRecalls: 7, maxAhead: 1 });
+    const there = await run(cfg, 'fast', bg);
+    expect(there.decisions).toBe(here.decisions);
+    expect(bg.recalls).toBe(there.r.summary.decisions);
+    expect(bg.recalls).toBeGreaterThan(2_000);
+  }, 120_000);
+
   it('serves the graph runner (async recall) the same memory: graph + background = fast + in-process on 1,500 bars', async () => {
     const cfg = config([{ symbol: 'ETH/BTC', bars: ETH.slice(0, 1_500) }]);
     const here = await run(cfg, 'fast', new InProcessMemoryStore());

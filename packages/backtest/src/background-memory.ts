@@ -4,7 +4,7 @@ import { AppError } from '@meridian/core';
 import { FEATURE_VERSION, type Bar } from '@meridian/market';
 import { DEFAULT_HORIZON_BARS, memoryId, toRecall, type HnswOptions } from '@meridian/memory';
 import type { MemoryRecaller, MemoryRecallOptions } from '@meridian/orchestrator';
-import { NEIGHBOUR_VALUES, type BackgroundMemoryMessage, type BackgroundMemorySeriesKey, type BackgroundMemoryWorkerData } from './background-memory-worker.ts';
+import { maxRecordLength, NEIGHBOUR_VALUES, type BackgroundMemoryMessage, type BackgroundMemorySeriesKey, type BackgroundMemoryWorkerData } from './background-memory-worker.ts';
 import { ThreadSignal } from './thread-signal.ts';
 
 export interface BackgroundMemoryOptions {
@@ -43,7 +43,10 @@ export interface BackgroundMemorySettings {
  * than hand over another bar's memory. A run with it writes the same decisions.jsonl, byte for byte, as a run
  * with an InProcessMemoryStore on the replay thread (background-memory.test.ts).
  *
- * Record layout (one per recall, in a batch's Float64Array): series index, asOf, dim, the dim vector values,
+ * Batches travel through a ring of shared slots (a SharedArrayBuffer of `maxAhead` slots; batch n in slot n %
+ * maxAhead, written only once this side has finished batch n − maxAhead), so nothing is allocated, copied or
+ * transferred per batch; a message only announces the slot, the count and any new series.
+ * Record layout (one per recall, in its batch's slot): series index, asOf, dim, the dim vector values,
  * the neighbour count, and per neighbour NEIGHBOUR_VALUES values: its series' ordinal (an index into the series
  * table the batches extend), its memory's wire id (an index into the memoryIds this side derives from the keys),
  * ts, distance, forwardReturn, mfe, mae, resolvedAt.
@@ -54,11 +57,12 @@ export class BackgroundMemory implements MemoryRecaller {
   #series: readonly BackgroundMemorySeries[] = [];
   #settings: BackgroundMemorySettings | null = null;
   #consumed: Int32Array | null = null;
-  readonly #queue: { f64: Float64Array; count: number }[] = [];
+  #ring: Float64Array | null = null;
+  #slotLength = 0;
+  readonly #queue: { slot: number; count: number }[] = [];
   /** memoryIds by wire id (derived here from the key when a wire id first appears), and the neighbours' series by ordinal */
   readonly #memoryIds: string[] = [];
   readonly #neighbourSeries: BackgroundMemorySeriesKey[] = [];
-  #cur: Float64Array | null = null;
   #p = 0;
   #left = 0;
   #done = false;
@@ -80,6 +84,12 @@ export class BackgroundMemory implements MemoryRecaller {
     this.#settings = settings;
     const consumed = new Int32Array(new SharedArrayBuffer(4));
     this.#consumed = consumed;
+    const batchRecalls = Math.max(1, this.#options.batchRecalls ?? 256);
+    const maxAhead = Math.max(1, this.#options.maxAhead ?? 16);
+    const slotLength = batchRecalls * maxRecordLength(settings.k);
+    const ring = new Float64Array(new SharedArrayBuffer(maxAhead * slotLength * Float64Array.BYTES_PER_ELEMENT));
+    this.#ring = ring;
+    this.#slotLength = slotLength;
     const entry = new URL('./background-memory-worker.ts', import.meta.url).href;
     const data: BackgroundMemoryWorkerData = {
       role: 'meridian-background-memory',
@@ -90,9 +100,11 @@ export class BackgroundMemory implements MemoryRecaller {
       scope: settings.scope,
       horizonBars: settings.horizonBars,
       index: this.#options.index,
-      batchRecalls: Math.max(1, this.#options.batchRecalls ?? 256),
-      maxAhead: Math.max(1, this.#options.maxAhead ?? 16),
+      batchRecalls,
+      maxAhead,
       consumed,
+      ring,
+      slotLength,
     };
     const worker = new Worker(new URL('./ts-worker-boot.mjs', import.meta.url), {
       workerData: data,
@@ -103,7 +115,7 @@ export class BackgroundMemory implements MemoryRecaller {
     worker.on('message', (m: BackgroundMemoryMessage) => {
       if (m.type === 'batch') {
         for (const s of m.series) this.#neighbourSeries.push(s);
-        this.#queue.push({ f64: m.f64, count: m.count });
+        this.#queue.push({ slot: m.slot, count: m.count });
       } else if (m.type === 'done') {
         this.#done = true;
       } else {
@@ -142,7 +154,7 @@ export class BackgroundMemory implements MemoryRecaller {
 
   recallSync(vector: ArrayLike<number>, o: MemoryRecallOptions): MemoryRecall {
     if (!this.available) throw new AppError('INTERNAL', 'no background recall has arrived yet: await whenAvailable() before the decision');
-    const f = this.#cur!;
+    const f = this.#ring!;
     let p = this.#p;
     const s = this.#series[f[p++]!]!;
     const asOf = f[p++]!;
@@ -189,8 +201,12 @@ export class BackgroundMemory implements MemoryRecaller {
       });
     }
     this.#p = p;
-    this.#left--;
     this.recalls++;
+    // the batch is read: its slot may take the memory thread's next batch
+    if (--this.#left === 0) {
+      Atomics.add(this.#consumed!, 0, 1);
+      Atomics.notify(this.#consumed!, 0);
+    }
     // the MemoryRecall the store would have returned
     return toRecall(o, neighbours);
   }
@@ -207,13 +223,10 @@ export class BackgroundMemory implements MemoryRecaller {
   #next(): boolean {
     const b = this.#queue.shift();
     if (b === undefined) return false;
-    this.#cur = b.f64;
-    this.#p = 0;
+    if (!(b.count > 0)) throw new AppError('INTERNAL', `the background memory announced an empty batch in slot ${b.slot}`);
+    this.#p = b.slot * this.#slotLength;
     this.#left = b.count;
-    // the memory thread may now run one batch further ahead
-    Atomics.add(this.#consumed!, 0, 1);
-    Atomics.notify(this.#consumed!, 0);
-    return this.#left > 0 || this.#next();
+    return true;
   }
 }
 
