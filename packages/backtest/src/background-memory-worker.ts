@@ -24,7 +24,7 @@ export interface BackgroundMemoryWorkerData {
   readonly index: HnswOptions | false | undefined;
   readonly batchRecalls: number;
   readonly maxAhead: number;
-  /** Int32Array over a SharedArrayBuffer: [0] batches the main thread has finished reading */
+  /** Int32Array over a SharedArrayBuffer: [0] batches the main thread has finished reading, [1] batches written (published before each announcement) */
   readonly consumed: Int32Array;
   /** Float64Array over a SharedArrayBuffer: maxAhead slots of slotLength values, batch n in slot n % maxAhead */
   readonly ring: Float64Array;
@@ -107,6 +107,8 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
     end = p + slotLength;
   };
   const send = (): void => {
+    // the slot's plain writes happen-before the main thread's Atomics.load of the count it reads the batch after
+    Atomics.store(d.consumed, 1, sent + 1);
     post({ type: 'batch', slot: sent % d.maxAhead, count, series: newSeries });
     sent++;
     count = 0;

@@ -10,7 +10,7 @@ import { ThreadSignal } from './thread-signal.ts';
 export interface BackgroundMemoryOptions {
   /** the in-process store's index settings (InProcessMemoryStore's `index`; default: its defaults) */
   readonly index?: HnswOptions | false;
-  /** recalls per message from the memory thread (default 256) */
+  /** recalls per batch from the memory thread (default 256; fewer when k is so large that a 64k-value ring slot cannot hold that many) */
   readonly batchRecalls?: number;
   /** how many batches the memory thread may be ahead of the replay (default 16) */
   readonly maxAhead?: number;
@@ -82,11 +82,13 @@ export class BackgroundMemory implements MemoryRecaller {
     if (this.#worker !== null) throw new AppError('INTERNAL', 'the background memory was started twice: use one per run');
     this.#series = series;
     this.#settings = settings;
-    const consumed = new Int32Array(new SharedArrayBuffer(4));
+    const consumed = new Int32Array(new SharedArrayBuffer(8));
     this.#consumed = consumed;
-    const batchRecalls = Math.max(1, this.#options.batchRecalls ?? 256);
-    const maxAhead = Math.max(1, this.#options.maxAhead ?? 16);
-    const slotLength = batchRecalls * maxRecordLength(settings.k);
+    const maxRecord = maxRecordLength(settings.k);
+    // a slot holds at most 64k values (512 KiB): a large k means fewer recalls per batch, not a larger ring
+    const batchRecalls = Math.max(1, Math.min(Math.floor(this.#options.batchRecalls ?? 256), Math.floor(65_536 / maxRecord)));
+    const maxAhead = Math.max(1, Math.floor(this.#options.maxAhead ?? 16));
+    const slotLength = batchRecalls * maxRecord;
     const ring = new Float64Array(new SharedArrayBuffer(maxAhead * slotLength * Float64Array.BYTES_PER_ELEMENT));
     this.#ring = ring;
     this.#slotLength = slotLength;
@@ -223,6 +225,8 @@ export class BackgroundMemory implements MemoryRecaller {
   #next(): boolean {
     const b = this.#queue.shift();
     if (b === undefined) return false;
+    // pairs with the memory thread's Atomics.store before it announced the batch (its slot writes are visible after it)
+    Atomics.load(this.#consumed!, 1);
     if (!(b.count > 0)) throw new AppError('INTERNAL', `the background memory announced an empty batch in slot ${b.slot}`);
     this.#p = b.slot * this.#slotLength;
     this.#left = b.count;

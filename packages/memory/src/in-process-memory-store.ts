@@ -44,7 +44,7 @@ export class NearestColumns {
 
   /** neighbour i's series: the same object for every neighbour of that series, for the store's life */
   series(i: number): MemorySeriesRef {
-    return this.#at(i);
+    return this.#at(i).ref;
   }
 
   /** neighbour i as the RecalledMemory a recall returns */
@@ -115,6 +115,8 @@ interface Series {
   readonly timeframe: Timeframe;
   readonly featureVersion: number;
   readonly horizonBars: number;
+  /** its key as callers see it (NearestColumns.series): frozen, one per series */
+  readonly ref: MemorySeriesRef;
   /** creation order in its partition: breaks distance ties between series in all-symbols recall */
   readonly order: number;
   readonly part: Partition;
@@ -442,7 +444,7 @@ export class InProcessMemoryStore implements MemoryStore {
         // memoryId(key) = deterministicId(`memory|${keyString(key)}`), keyString = exchange|symbol|timeframe|ts|featureVersion|horizonBars
         const idPrefix = `memory|${b.exchange}|${b.symbol}|${b.timeframe}|`;
         const idSuffix = `|${b.featureVersion}|${b.horizonBars}`;
-        series = { exchange: b.exchange, symbol: b.symbol, timeframe: b.timeframe, featureVersion: b.featureVersion, horizonBars: b.horizonBars, order: part.list.length, part, index: new HnswIndex(part.dim, this.#index, b.capacity), entries: new Entries(b.capacity), idPrefix, idSuffix };
+        series = { exchange: b.exchange, symbol: b.symbol, timeframe: b.timeframe, featureVersion: b.featureVersion, horizonBars: b.horizonBars, ref: Object.freeze({ exchange: b.exchange, symbol: b.symbol, timeframe: b.timeframe, featureVersion: b.featureVersion, horizonBars: b.horizonBars }), order: part.list.length, part, index: new HnswIndex(part.dim, this.#index, b.capacity), entries: new Entries(b.capacity), idPrefix, idSuffix };
         part.bySeries.set(sk, series);
         part.list.push(series);
       }
