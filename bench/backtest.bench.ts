@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchResult } from './bench-result.ts';
+import { hostProbeNsPerNumber, type BenchResult } from './bench-result.ts';
 
 const YEAR_OF_MINUTES = 525_600;
 
@@ -90,15 +90,20 @@ const split = (v: VariantResult): string =>
 
 export async function run(): Promise<BenchResult[]> {
   const memBars = Number(process.env.MERIDIAN_BENCH_BACKTEST_MEMORY_BARS ?? YEAR_OF_MINUTES);
+  // the host's speed just before each variant (bench-result.ts): figures from different hours are read against it
+  const probe = (): string => `; host probe ${hostProbeNsPerNumber().toFixed(1)} ns per number`;
+  const p1 = probe();
   const noMem = inChild('no-memory', 'fast', false, YEAR_OF_MINUTES);
+  const p2 = probe();
   const mem = inChild('memory', 'fast', true, memBars);
+  const p3 = probe();
   const graph = inChild('graph', 'graph', false, 20_000);
   return [
-    { name: 'backtest --no-memory, fast runner, 525,600 1m bars', value: noMem.barsPerSecond, unit: 'bars/s', target: '≥ 100,000', notes: split(noMem) },
+    { name: 'backtest --no-memory, fast runner, 525,600 1m bars', value: noMem.barsPerSecond, unit: 'bars/s', target: '≥ 100,000', notes: split(noMem) + p1 },
     { name: 'backtest --no-memory: peak memory', value: noMem.peakRssMiB, unit: 'MiB' },
-    { name: `backtest with memory recall every bar, fast runner, ${memBars.toLocaleString('en-US')} 1m bars`, value: mem.barsPerSecond, unit: 'bars/s', target: '≥ 10,000', notes: split(mem) },
+    { name: `backtest with memory recall every bar, fast runner, ${memBars.toLocaleString('en-US')} 1m bars`, value: mem.barsPerSecond, unit: 'bars/s', target: '≥ 10,000', notes: split(mem) + p2 },
     { name: 'backtest with memory: peak memory', value: mem.peakRssMiB, unit: 'MiB' },
-    { name: 'backtest --runner graph, first 20,000 bars, no memory', value: graph.barsPerSecond, unit: 'bars/s', notes: split(graph) },
+    { name: 'backtest --runner graph, first 20,000 bars, no memory', value: graph.barsPerSecond, unit: 'bars/s', notes: split(graph) + p3 },
     { name: 'backtest --runner graph: peak memory', value: graph.peakRssMiB, unit: 'MiB' },
   ];
 }
