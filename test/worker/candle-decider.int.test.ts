@@ -44,10 +44,14 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
   }
 
   /** the first `n` of LTC/BTC's real candles under another symbol: an independent series for one test */
-  const relabelled = (symbol: string, n: number) =>
-    fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
+  /** the first `n` LTC/BTC candles relabelled as `symbol` (a series of its own), the first `stored` of them in the database */
+  async function storedSeries(symbol: string, n: number, stored: number) {
+    const series = fixtureCandles('binance_LTC_BTC-5m.csv', 'binance', 'LTC/BTC', '5m')
       .slice(0, n)
       .map((x) => ({ ...x, symbol }));
+    await upsertCandles(db, series.slice(0, stored));
+    return series;
+  }
 
   /** run `fn` while a trigger refuses every memory INSERT of `symbol` with `message` */
   async function refusingMemoryInserts(symbol: string, message: string, fn: () => Promise<void>): Promise<void> {
@@ -92,8 +96,7 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
   });
 
   it('tells where an event went: store, lock, prepare, decide (every bar of a catch-up), commit — no decide for a duplicate', async () => {
-    const xrp = relabelled('XRP/BTC', WARM + 3);
-    await upsertCandles(db, xrp.slice(0, WARM + 2));
+    const xrp = await storedSeries('XRP/BTC', WARM + 3, WARM + 2);
     const w = await worker('graph');
     const one = new EventPhases();
     const t0 = performance.now();
@@ -116,8 +119,7 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
   });
 
   it("starts each decision's recall before its run reaches the recall node, and every decision uses its prefetched answer", async () => {
-    const sol = relabelled('SOL/BTC', WARM + 4);
-    await upsertCandles(db, sol.slice(0, WARM + 2));
+    const sol = await storedSeries('SOL/BTC', WARM + 4, WARM + 2);
     for (const runner of ['graph', 'fast'] as const) {
       const w = await worker(runner);
       const before = { ...w.recall!.counts };
@@ -131,8 +133,7 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
   });
 
   it('a memory write that fails is the error reported (not the aborted statements queued after it), and nothing of the event is stored', async () => {
-    const ada = relabelled('ADA/BTC', WARM + 1);
-    await upsertCandles(db, ada.slice(0, WARM));
+    const ada = await storedSeries('ADA/BTC', WARM + 1, WARM);
     await refusingMemoryInserts('ADA/BTC', 'test trigger refuses this memory', async () => {
       const w = await worker('graph');
       const err = await w.decider.handle(ada[WARM]!).then(
@@ -148,15 +149,13 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
   it("a bar's recall sees the outcome that bar resolves, also when the resolve first waits for the series' index check (a new worker's first write)", async () => {
     // horizon 12: the situation of the first decided bar is resolved by the 13th; a fresh worker's first
     // memory write of a series checks the series' HNSW index first (a round trip before the UPDATE)
-    const dot = relabelled('DOT/BTC', WARM + 13);
-    await upsertCandles(db, dot.slice(0, WARM + 12));
+    const dot = await storedSeries('DOT/BTC', WARM + 13, WARM + 12);
     const a = await worker('graph');
     const first = await a.decider.handle(dot[WARM + 11]!);
     expect(first.status === 'decided' && first.traces.length).toBe(12);
     const b = await worker('graph');
     // b has decided a bar of another series first (its limits are cached: nothing else delays the recall)
-    const xlm = relabelled('XLM/BTC', WARM + 1);
-    await upsertCandles(db, xlm.slice(0, WARM));
+    const xlm = await storedSeries('XLM/BTC', WARM + 1, WARM);
     expect((await b.decider.handle(xlm[WARM]!)).status).toBe('decided');
     const r = await b.decider.handle(dot[WARM + 12]!);
     expect(r.status).toBe('decided');
@@ -168,8 +167,7 @@ describe.skipIf(!pg.ok)(`worker CandleDecider on server Postgres${pg.skipNote}`,
   });
 
   it('a failed memory write ends the event only once its decision run is over: nothing of it is stored, and the retry decides the bar', async () => {
-    const link = relabelled('LINK/BTC', WARM + 14);
-    await upsertCandles(db, link.slice(0, WARM + 14));
+    const link = await storedSeries('LINK/BTC', WARM + 14, WARM + 14);
     const w = await worker('graph');
     // a warm series past the horizon: the next bar resolves an outcome (that UPDATE succeeds), its recall
     // is quick, and its situation's INSERT fails — the run must not outlive the transaction

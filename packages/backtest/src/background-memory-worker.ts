@@ -24,8 +24,8 @@ export interface BackgroundMemoryWorkerData {
   readonly index: HnswOptions | false | undefined;
   readonly batchRecalls: number;
   readonly maxAhead: number;
-  /** Int32Array over a SharedArrayBuffer: [0] batches the main thread has finished reading, [1] batches written (published before each announcement) */
-  readonly consumed: Int32Array;
+  /** Int32Array over a SharedArrayBuffer: [CONSUMED] batches the main thread has finished reading, [PUBLISHED] batches written (stored before each announcement) */
+  readonly counters: Int32Array;
   /** Float64Array over a SharedArrayBuffer: maxAhead slots of slotLength values, batch n in slot n % maxAhead */
   readonly ring: Float64Array;
   readonly slotLength: number;
@@ -36,18 +36,13 @@ export function maxRecordLength(k: number): number {
   return 4 + FEATURE_DIM + k * NEIGHBOUR_VALUES;
 }
 
-/** a series the neighbours of a batch come from, first named in that batch (its ordinal: its place in the list of all) */
-export interface BackgroundMemorySeriesKey {
-  readonly exchange: string;
-  readonly symbol: string;
-  readonly timeframe: Timeframe;
-  readonly featureVersion: number;
-  readonly horizonBars: number;
-}
+/** indexes of BackgroundMemoryWorkerData.counters */
+export const CONSUMED = 0;
+export const PUBLISHED = 1;
 
 export type BackgroundMemoryMessage =
-  /** a batch of `count` recalls is in ring slot `slot`; `series`: the series first recalled in it, in ordinal order */
-  | { type: 'batch'; slot: number; count: number; series: BackgroundMemorySeriesKey[] }
+  /** a batch of `count` recalls is in ring slot `slot`; `series`: the series first recalled in it, in ordinal order (its place in the list of all) */
+  | { type: 'batch'; slot: number; count: number; series: MemorySeriesRef[] }
   | { type: 'done'; recalls: number }
   | { type: 'error'; message: string; code: string | null };
 
@@ -74,24 +69,22 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
   });
   // a neighbour is numbers only: its series' ordinal and its memory's wire id (see NEIGHBOUR_VALUES)
   const seriesInfo = new Map<MemorySeriesRef, { ord: number; wire: Int32Array }>();
-  let newSeries: BackgroundMemorySeriesKey[] = [];
+  let newSeries: MemorySeriesRef[] = [];
   let wires = 0;
   const infoOf = (ref: MemorySeriesRef): { ord: number; wire: Int32Array } => {
     let info = seriesInfo.get(ref);
     if (info === undefined) {
       info = { ord: seriesInfo.size, wire: new Int32Array(1024) };
       seriesInfo.set(ref, info);
-      newSeries.push({ exchange: ref.exchange, symbol: ref.symbol, timeframe: ref.timeframe, featureVersion: ref.featureVersion, horizonBars: ref.horizonBars });
+      newSeries.push(ref);
     }
     return info;
   };
   // the batches go through a ring of shared slots (no buffer allocated, copied or transferred per batch): batch n
   // is written to slot n % maxAhead once the main thread has finished batch n - maxAhead, then announced
-  const ring = d.ring;
+  const f64 = d.ring;
   const slotLength = d.slotLength;
-  const maxRecord = maxRecordLength(d.k);
-  if (slotLength < maxRecord) throw new Error(`background memory: a ring slot of ${slotLength} values cannot hold one recall (${maxRecord})`);
-  let end = 0;
+  if (slotLength < d.batchRecalls * maxRecordLength(d.k)) throw new Error(`background memory: a ring slot of ${slotLength} values cannot hold ${d.batchRecalls} recalls of k ${d.k}`);
   let p = 0;
   let count = 0;
   let sent = 0;
@@ -99,16 +92,15 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
   /** waits, if need be, until slot `sent % maxAhead` is free, and starts the batch there */
   const open = (): void => {
     for (;;) {
-      const c = Atomics.load(d.consumed, 0);
+      const c = Atomics.load(d.counters, CONSUMED);
       if (sent - c < d.maxAhead) break;
-      Atomics.wait(d.consumed, 0, c, 1000);
+      Atomics.wait(d.counters, CONSUMED, c, 1000);
     }
     p = (sent % d.maxAhead) * slotLength;
-    end = p + slotLength;
   };
   const send = (): void => {
     // the slot's plain writes happen-before the main thread's Atomics.load of the count it reads the batch after
-    Atomics.store(d.consumed, 1, sent + 1);
+    Atomics.store(d.counters, PUBLISHED, sent + 1);
     post({ type: 'batch', slot: sent % d.maxAhead, count, series: newSeries });
     sent++;
     count = 0;
@@ -160,11 +152,6 @@ function run(d: BackgroundMemoryWorkerData, post: (m: BackgroundMemoryMessage, t
     });
     if (vector.length !== FEATURE_DIM || nb.size > d.k) throw new Error(`background memory: a recall of ${vector.length} features and ${nb.size} neighbours does not fit its record (${FEATURE_DIM}, at most ${d.k})`);
     if (count === 0) open();
-    else if (p + maxRecord > end) {
-      send();
-      open();
-    }
-    const f64 = ring;
     f64[p++] = k;
     f64[p++] = asOf;
     f64[p++] = vector.length;

@@ -2,9 +2,9 @@ import { Worker } from 'node:worker_threads';
 import type { MemoryRecall, MemoryScope, RecalledMemory, Timeframe } from '@meridian/contracts';
 import { AppError } from '@meridian/core';
 import { FEATURE_VERSION, type Bar } from '@meridian/market';
-import { DEFAULT_HORIZON_BARS, memoryId, toRecall, type HnswOptions } from '@meridian/memory';
+import { DEFAULT_HORIZON_BARS, memoryId, toRecall, type HnswOptions, type MemorySeriesRef } from '@meridian/memory';
 import type { MemoryRecaller, MemoryRecallOptions } from '@meridian/orchestrator';
-import { maxRecordLength, NEIGHBOUR_VALUES, type BackgroundMemoryMessage, type BackgroundMemorySeriesKey, type BackgroundMemoryWorkerData } from './background-memory-worker.ts';
+import { CONSUMED, maxRecordLength, NEIGHBOUR_VALUES, PUBLISHED, type BackgroundMemoryMessage, type BackgroundMemoryWorkerData } from './background-memory-worker.ts';
 import { ThreadSignal } from './thread-signal.ts';
 
 export interface BackgroundMemoryOptions {
@@ -56,13 +56,13 @@ export class BackgroundMemory implements MemoryRecaller {
   #worker: Worker | null = null;
   #series: readonly BackgroundMemorySeries[] = [];
   #settings: BackgroundMemorySettings | null = null;
-  #consumed: Int32Array | null = null;
+  #counters: Int32Array | null = null;
   #ring: Float64Array | null = null;
   #slotLength = 0;
   readonly #queue: { slot: number; count: number }[] = [];
   /** memoryIds by wire id (derived here from the key when a wire id first appears), and the neighbours' series by ordinal */
   readonly #memoryIds: string[] = [];
-  readonly #neighbourSeries: BackgroundMemorySeriesKey[] = [];
+  readonly #neighbourSeries: MemorySeriesRef[] = [];
   #p = 0;
   #left = 0;
   #done = false;
@@ -82,8 +82,8 @@ export class BackgroundMemory implements MemoryRecaller {
     if (this.#worker !== null) throw new AppError('INTERNAL', 'the background memory was started twice: use one per run');
     this.#series = series;
     this.#settings = settings;
-    const consumed = new Int32Array(new SharedArrayBuffer(8));
-    this.#consumed = consumed;
+    const counters = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+    this.#counters = counters;
     const maxRecord = maxRecordLength(settings.k);
     // a slot holds at most 64k values (512 KiB): a large k means fewer recalls per batch, not a larger ring
     const batchRecalls = Math.max(1, Math.min(Math.floor(this.#options.batchRecalls ?? 256), Math.floor(65_536 / maxRecord)));
@@ -104,7 +104,7 @@ export class BackgroundMemory implements MemoryRecaller {
       index: this.#options.index,
       batchRecalls,
       maxAhead,
-      consumed,
+      counters,
       ring,
       slotLength,
     };
@@ -185,7 +185,7 @@ export class BackgroundMemory implements MemoryRecaller {
       const ts = f[p + 2]!;
       if (ns === undefined) throw outOfStep(`a neighbour of the recall for ${where} is of series ${f[p]}, which the memory thread has not named`);
       // wire ids come in the order memories first appear: the next one is a new memory, any other must be known
-      if (wire === ids.length) ids.push(memoryId({ exchange: ns.exchange, symbol: ns.symbol, timeframe: ns.timeframe, ts, featureVersion: ns.featureVersion, horizonBars: ns.horizonBars }));
+      if (wire === ids.length) ids.push(memoryId({ ...ns, ts }));
       const id = ids[wire];
       if (id === undefined) throw outOfStep(`a neighbour of the recall for ${where} has wire id ${wire}; the next new one is ${ids.length}`);
       neighbours.push({
@@ -206,8 +206,8 @@ export class BackgroundMemory implements MemoryRecaller {
     this.recalls++;
     // the batch is read: its slot may take the memory thread's next batch
     if (--this.#left === 0) {
-      Atomics.add(this.#consumed!, 0, 1);
-      Atomics.notify(this.#consumed!, 0);
+      Atomics.add(this.#counters!, CONSUMED, 1);
+      Atomics.notify(this.#counters!, CONSUMED);
     }
     // the MemoryRecall the store would have returned
     return toRecall(o, neighbours);
@@ -226,7 +226,7 @@ export class BackgroundMemory implements MemoryRecaller {
     const b = this.#queue.shift();
     if (b === undefined) return false;
     // pairs with the memory thread's Atomics.store before it announced the batch (its slot writes are visible after it)
-    Atomics.load(this.#consumed!, 1);
+    Atomics.load(this.#counters!, PUBLISHED);
     if (!(b.count > 0)) throw new AppError('INTERNAL', `the background memory announced an empty batch in slot ${b.slot}`);
     this.#p = b.slot * this.#slotLength;
     this.#left = b.count;

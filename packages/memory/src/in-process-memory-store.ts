@@ -50,14 +50,15 @@ export class NearestColumns {
   /** neighbour i as the RecalledMemory a recall returns */
   recalled(i: number): RecalledMemory {
     const s = this.#at(i);
+    const key = s.ref;
     return {
       memoryId: idOf(s, this.entry[i]!),
-      exchange: s.exchange,
-      symbol: s.symbol,
-      timeframe: s.timeframe,
+      exchange: key.exchange,
+      symbol: key.symbol,
+      timeframe: key.timeframe,
       ts: this.ts[i]!,
       distance: this.distance[i]!,
-      horizonBars: s.horizonBars,
+      horizonBars: key.horizonBars,
       forwardReturn: this.forwardReturn[i]!,
       mfe: this.mfe[i]!,
       mae: this.mae[i]!,
@@ -112,10 +113,7 @@ function idOf(s: Series, i: number): string {
 interface Series {
   readonly exchange: string;
   readonly symbol: string;
-  readonly timeframe: Timeframe;
-  readonly featureVersion: number;
-  readonly horizonBars: number;
-  /** its key as callers see it (NearestColumns.series): frozen, one per series */
+  /** its key (exchange, symbol and its partition's timeframe, feature version and horizon) as callers see it (NearestColumns.series): frozen, one per series */
   readonly ref: MemorySeriesRef;
   /** creation order in its partition: breaks distance ties between series in all-symbols recall */
   readonly order: number;
@@ -444,7 +442,7 @@ export class InProcessMemoryStore implements MemoryStore {
         // memoryId(key) = deterministicId(`memory|${keyString(key)}`), keyString = exchange|symbol|timeframe|ts|featureVersion|horizonBars
         const idPrefix = `memory|${b.exchange}|${b.symbol}|${b.timeframe}|`;
         const idSuffix = `|${b.featureVersion}|${b.horizonBars}`;
-        series = { exchange: b.exchange, symbol: b.symbol, timeframe: b.timeframe, featureVersion: b.featureVersion, horizonBars: b.horizonBars, ref: Object.freeze({ exchange: b.exchange, symbol: b.symbol, timeframe: b.timeframe, featureVersion: b.featureVersion, horizonBars: b.horizonBars }), order: part.list.length, part, index: new HnswIndex(part.dim, this.#index, b.capacity), entries: new Entries(b.capacity), idPrefix, idSuffix };
+        series = { exchange: b.exchange, symbol: b.symbol, ref: Object.freeze({ exchange: b.exchange, symbol: b.symbol, timeframe: b.timeframe, featureVersion: b.featureVersion, horizonBars: b.horizonBars }), order: part.list.length, part, index: new HnswIndex(part.dim, this.#index, b.capacity), entries: new Entries(b.capacity), idPrefix, idSuffix };
         part.bySeries.set(sk, series);
         part.list.push(series);
       }
